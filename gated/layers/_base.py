@@ -1,0 +1,396 @@
+"""``Layer``: a ``torch.nn.Module`` with Keras's life cycle.
+
+What a Keras user relies on and this class provides once for every layer:
+
+* lazy ``build(input_shape)`` on the first call (or eagerly from ``input_shape=``);
+* inputs converted from numpy (and Python lists) to the layer's dtype and device;
+* masks carried on tensors (``tensor._keras_mask``) from ``Embedding(mask_zero=True)`` or ``Masking``
+  to every later layer that accepts ``mask=``, exactly as Keras propagates them;
+* ``get_weights`` / ``set_weights`` in **Keras's layout**, with every mismatch listed before anything changes;
+* ``losses`` (weight and activity regularization), ``apply_constraints()`` after optimizer steps;
+* ``get_config`` / ``from_config`` with Keras's argument names;
+* symbolic calls on ``Input`` placeholders for the functional API.
+
+Layers start in inference mode (``layer.training`` is False), as Keras layers do outside ``fit``:
+``training=True`` in the call, or ``layer.train()``, turns dropout on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import regularizers as _regularizers
+from ._symbolic import Node, SymbolicTensor, is_symbolic, shape_of
+
+_NAME_COUNTS: dict[str, int] = defaultdict(int)
+_DTYPES = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
+}
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: 'gru', 'gru_1', 'gru_2', ..."""
+    count = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.get_default_dtype()
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(f"Unsupported dtype {dtype!r}; expected one of {', '.join(_DTYPES)} or a torch.dtype.")
+
+
+@dataclass
+class WeightSpec:
+    """One weight as Keras sees it: its name, and how to read and write it in Keras's layout."""
+
+    name: str
+    get: Callable[[], torch.Tensor]  # Keras layout, differentiable view of the stored parameter
+    set: Callable[[torch.Tensor], None]  # takes Keras layout
+    regularizer: Callable | None = None
+    constraint: Callable | None = None
+    trainable: bool = True
+
+
+def _mask_of(structure: Any) -> Any:
+    if isinstance(structure, torch.Tensor):
+        return getattr(structure, "_keras_mask", None)
+    if isinstance(structure, (list, tuple)):
+        masks = [_mask_of(s) for s in structure]
+        return None if all(m is None for m in masks) else masks
+    return None
+
+
+def _attach_mask(structure: Any, mask: Any) -> None:
+    if mask is None:
+        return
+    if isinstance(structure, torch.Tensor):
+        if isinstance(mask, torch.Tensor):
+            structure._keras_mask = mask
+    elif isinstance(structure, (list, tuple)) and isinstance(mask, (list, tuple)):
+        for s, m in zip(structure, mask):
+            _attach_mask(s, m)
+
+
+def describe_array(x: Any) -> str:
+    """'a 2-D array of shape (16, 32)' for error messages."""
+    shape = tuple(x.shape)
+    return f"a {len(shape)}-D array of shape {shape}"
+
+
+class Layer(nn.Module):
+    """Base class of every gated layer."""
+
+    supports_masking = False
+    # Layers whose inputs are indices (Embedding) keep integer inputs as they are.
+    _integer_inputs = False
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True,
+                 dtype: str | torch.dtype | None = None, input_shape: Sequence[int | None] | None = None,
+                 batch_input_shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 input_dim: int | None = None, activity_regularizer: Any = None, **kwargs: Any):
+        super().__init__()
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {', '.join(map(repr, sorted(kwargs)))}. "
+                f"Check the spelling against Keras's {type(self).__name__} signature."
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"A layer name must be a string, received {name!r}.")
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self._dtype = resolve_dtype(dtype)
+        self._trainable = bool(trainable)
+        self.built = False
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self._activity_losses: list[torch.Tensor] = []
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape: tuple | None = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        else:
+            self._batch_input_shape = None
+        self.train(False)
+
+    # ------------------------------------------------------------------ life cycle
+    def build(self, input_shape: Any) -> None:
+        """Create weights for inputs of ``input_shape`` (batch first, ``None`` where unknown)."""
+        self.built = True
+
+    def _build_now(self, input_shape: Any, device: torch.device | None = None) -> None:
+        self.build(input_shape)
+        self.built = True
+        if device is not None:
+            self.to(device)
+        if not self._trainable:
+            self.trainable = False
+
+    def _maybe_build_from_input_shape(self) -> None:
+        """Build at construction when ``input_shape=`` gave every feature size (like Keras's Sequential)."""
+        if self._batch_input_shape is not None and not self.built:
+            self._build_now(self._batch_input_shape)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return mask if self.supports_masking else None
+
+    def validate_input(self, inputs: Any) -> None:
+        """Raise a ValueError that explains a wrong input; called before every forward."""
+
+    # ------------------------------------------------------------------ calling
+    @classmethod
+    def _forward_params(cls) -> set[str]:
+        cache = cls.__dict__.get("_forward_params_cache")
+        if cache is None:
+            cache = set(inspect.signature(cls.forward).parameters)
+            cls._forward_params_cache = cache
+        return cache
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args:
+            raise TypeError(f"{self._describe()} must be called with its inputs as the first argument.")
+        if is_symbolic(args) or is_symbolic(kwargs):
+            return self._call_symbolic(args, kwargs)
+        inputs = self._convert_inputs(args[0])
+        args = (inputs,) + tuple(args[1:])
+        accepts_mask = "mask" in self._forward_params()
+        if accepts_mask and kwargs.get("mask") is None:
+            mask = _mask_of(inputs)
+            if mask is not None:
+                kwargs["mask"] = mask
+        if not self.built:
+            self._build_now(shape_of(inputs), _device_of(inputs))
+        self.validate_input(inputs)
+        outputs = super().__call__(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
+        _attach_mask(outputs, self.compute_mask(inputs, kwargs.get("mask")))
+        return outputs
+
+    def _call_symbolic(self, args: tuple, kwargs: dict) -> Any:
+        inputs = args[0]
+        input_shape = shape_of(inputs)
+        if not self.built:
+            self._build_now(input_shape)
+        extra = {k: shape_of(v) for k, v in kwargs.items() if is_symbolic(v)}
+        out_shape = self.compute_output_shape(input_shape, **extra) if extra else self.compute_output_shape(
+            input_shape)
+        node = Node(self, args, kwargs)
+        dtype = self._output_dtype(inputs)
+        if _is_shape(out_shape):
+            out = SymbolicTensor(tuple(out_shape), dtype, node, 0)
+            node.outputs = [out]
+            return out
+        outs = [SymbolicTensor(tuple(s), dtype, node, i) for i, s in enumerate(out_shape)]
+        node.outputs = outs
+        return outs if isinstance(out_shape, list) else tuple(outs)
+
+    def _output_dtype(self, inputs: Any) -> torch.dtype:
+        return self.compute_dtype
+
+    def _convert_inputs(self, x: Any) -> Any:
+        if isinstance(x, (list, tuple)) and x and all(isinstance(e, (torch.Tensor, np.ndarray)) for e in x):
+            return type(x)(self._convert_one(e) for e in x)
+        return self._convert_one(x)
+
+    def _convert_one(self, x: Any) -> torch.Tensor:
+        device = self._param_device()
+        if isinstance(x, torch.Tensor):
+            if device is not None and x.device != device:
+                raise ValueError(
+                    f"{self._describe()} has its weights on {device} but received an input on {x.device}. "
+                    f"Move the input with x.to('{device}') or the layer with layer.to('{x.device}')."
+                )
+        else:
+            try:
+                array = np.asarray(x)
+            except ValueError as err:
+                raise ValueError(
+                    f"{self._describe()} received a ragged nested list ({err}). Sequences of different lengths "
+                    "must be padded to one length first: gated.utils.pad_sequences(sequences, padding='post') "
+                    "and a mask (Masking or Embedding(mask_zero=True))."
+                ) from None
+            if array.dtype == object or array.dtype.kind in "USV":
+                raise TypeError(
+                    f"{self._describe()} expects numeric input, but received an array of dtype {array.dtype} "
+                    f"and shape {array.shape}. Convert strings to numbers first (for text, map tokens to "
+                    "integer ids and use an Embedding layer)."
+                )
+            x = torch.as_tensor(array, device=device)
+        if self._integer_inputs and not x.is_floating_point():
+            return x
+        if x.dtype != self.compute_dtype:
+            x = x.to(self.compute_dtype)
+        return x
+
+    # ------------------------------------------------------------------ dtype, device, naming
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        for p in self.parameters():
+            if p.is_floating_point():
+                return p.dtype
+        return self._dtype
+
+    @property
+    def dtype(self) -> str:
+        return str(self.compute_dtype).replace("torch.", "")
+
+    def _param_device(self) -> torch.device | None:
+        for p in self.parameters():
+            return p.device
+        return None
+
+    def _summary_args(self) -> str:
+        return ""
+
+    def _describe(self) -> str:
+        args = self._summary_args()
+        return f"Layer '{self.name}' ({type(self).__name__}{', ' + args if args else ''})"
+
+    def __repr__(self) -> str:
+        args = self._summary_args()
+        return f"<{type(self).__name__} name='{self.name}'{', ' + args if args else ''}, built={self.built}>"
+
+    # ------------------------------------------------------------------ weights
+    def sublayers(self) -> list["Layer"]:
+        """Direct child layers, in the order Keras lists their weights."""
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def weight_specs(self) -> list[WeightSpec]:
+        """This layer's own weights followed by its sublayers', in Keras's order."""
+        specs = list(self._own_weight_specs())
+        for layer in self.sublayers():
+            specs.extend(layer.weight_specs())
+        return specs
+
+    def _own_weight_specs(self) -> Iterator[WeightSpec]:
+        return iter(())
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        return [spec.get().detach() for spec in self.weight_specs()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [spec.get().detach() for spec in self.weight_specs() if self._spec_trainable(spec)]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [spec.get().detach() for spec in self.weight_specs() if not self._spec_trainable(spec)]
+
+    def _spec_trainable(self, spec: WeightSpec) -> bool:
+        return spec.trainable and self._trainable
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as numpy arrays in Keras's layout and order (``keras_layer.get_weights()``)."""
+        return [spec.get().detach().cpu().numpy().copy() for spec in self.weight_specs()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set weights given in Keras's layout and order. Every mismatch is listed before anything changes."""
+        specs = self.weight_specs()
+        weights = list(weights)
+        problems = []
+        if len(weights) != len(specs):
+            expected = ", ".join(f"{s.name} {tuple(s.get().shape)}" for s in specs)
+            problems.append(
+                f"expected {len(specs)} arrays ({expected or 'the layer is not built yet'}), received {len(weights)}"
+            )
+        arrays = []
+        for spec, value in zip(specs, weights):
+            array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+            expected = tuple(spec.get().shape)
+            if tuple(array.shape) != expected:
+                problems.append(f"'{spec.name}' expects shape {expected}, received {tuple(array.shape)}")
+            elif not np.issubdtype(array.dtype, np.number):
+                problems.append(f"'{spec.name}' expects numbers, received dtype {array.dtype}")
+            arrays.append(array)
+        if problems:
+            raise ValueError(
+                f"Cannot set the weights of {self._describe()}:\n  - " + "\n  - ".join(problems)
+                + "\nNothing was changed. Pass the list from get_weights() of a layer with the same configuration."
+            )
+        with torch.no_grad():
+            for spec, array in zip(specs, arrays):
+                current = spec.get()
+                spec.set(torch.as_tensor(array).to(dtype=current.dtype, device=current.device))
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"{self._describe()} is not built yet, so it has no weights to count. Call it on an input, "
+                "or pass input_shape=, first."
+            )
+        return sum(int(spec.get().numel()) for spec in self.weight_specs())
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in self.parameters():
+            p.requires_grad_(self._trainable)
+        for layer in self.sublayers():
+            layer.trainable = value
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and its sublayers (weights now, activity of the last call)."""
+        out = [spec.regularizer(spec.get()) for spec in self._own_weight_specs() if spec.regularizer is not None]
+        out.extend(self._activity_losses)
+        for layer in self.sublayers():
+            out.extend(layer.losses)
+        return out
+
+    def apply_constraints(self) -> None:
+        """Project constrained weights (Keras applies constraints after every optimizer step)."""
+        with torch.no_grad():
+            for spec in self.weight_specs():
+                if spec.constraint is not None:
+                    spec.set(spec.constraint(spec.get()))
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+
+def _is_shape(shape: Any) -> bool:
+    return isinstance(shape, tuple) and all(s is None or isinstance(s, int) for s in shape)
+
+
+def _device_of(structure: Any) -> torch.device | None:
+    if isinstance(structure, torch.Tensor):
+        return structure.device
+    if isinstance(structure, (list, tuple)) and structure:
+        return _device_of(structure[0])
+    return None
