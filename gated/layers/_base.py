@@ -172,21 +172,24 @@ class Layer(nn.Module):
             raise TypeError(f"{self._describe()} must be called with its inputs as the first argument.")
         if is_symbolic(args) or is_symbolic(kwargs):
             return self._call_symbolic(args, kwargs)
+        # The incoming mask is read before conversion (a dtype cast makes a new tensor without it), and is
+        # propagated by compute_mask even when forward takes no ``mask`` (Dense, Dropout pass it through).
+        mask = kwargs.get("mask")
+        if mask is None:
+            mask = _mask_of(args[0])
+            if mask is not None and "mask" in self._forward_params():
+                kwargs["mask"] = mask
         inputs = self._convert_inputs(args[0])
         args = (inputs,) + tuple(args[1:])
-        accepts_mask = "mask" in self._forward_params()
-        if accepts_mask and kwargs.get("mask") is None:
-            mask = _mask_of(inputs)
-            if mask is not None:
-                kwargs["mask"] = mask
         if not self.built:
             self._build_now(shape_of(inputs), _device_of(inputs))
         self.validate_input(inputs)
         outputs = super().__call__(*args, **kwargs)
         if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            self._activity_losses = [self.activity_regularizer(first) / first.shape[0]]
-        _attach_mask(outputs, self.compute_mask(inputs, kwargs.get("mask")))
+            flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            self._activity_losses = [self.activity_regularizer(o) / max(1, o.shape[0]) if o.ndim else
+                                     self.activity_regularizer(o) for o in flat if isinstance(o, torch.Tensor)]
+        _attach_mask(outputs, self.compute_mask(inputs, mask))
         return outputs
 
     def _call_symbolic(self, args: tuple, kwargs: dict) -> Any:
@@ -375,6 +378,8 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

@@ -1,0 +1,126 @@
+"""Which implementation runs a recurrent layer, decided in one place and reported.
+
+Two paths exist for the built-in cells:
+
+* ``fused``: torch's fused RNN kernels (``torch._VF.gru`` / ``lstm`` / ``rnn_tanh`` / ``rnn_relu``) - cuDNN on CUDA,
+  ATen's implementation on CPU. Runs when the layer computes what those kernels compute: the GRU in its
+  reset_after=True form, tanh and sigmoid activations (tanh or relu for SimpleRNN), no recurrent dropout while
+  training, and a mask (if any) whose valid steps are one contiguous block per row - right padding, left padding
+  and fully masked rows included; the rows are shifted and packed around the kernel.
+* ``loop``: a Python loop over timesteps with the input projection for all timesteps hoisted into one matrix
+  product, stepping the reference cell. Runs everything else.
+
+Cells that are not built-in (custom cells, ``StackedRNNCells``) run ``cell-loop``: the cell is called per step.
+
+``use_cudnn`` keeps Keras's meaning: "auto" picks the fused path when it applies, False never uses it, and True
+requires it and raises ``ValueError`` with the reasons when it cannot run. Nothing here catches exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import activations
+
+
+@dataclass(frozen=True)
+class MaskLayout:
+    """What a (B, T) boolean mask looks like, in processing order.
+
+    ``kind``: 'none' (all steps valid), 'right' (valid prefix per row), 'block' (one contiguous run of valid
+    steps per row, anywhere), or 'gaps' (some row has masked steps between valid ones).
+    ``starts`` / ``lengths``: (B,) int64 tensors describing the block of each row (for 'right' and 'block').
+    """
+
+    kind: str
+    starts: torch.Tensor | None = None
+    lengths: torch.Tensor | None = None
+
+
+def analyse_mask(mask: torch.Tensor | None) -> MaskLayout:
+    if mask is None:
+        return MaskLayout("none")
+    steps = mask.shape[1]
+    lengths = mask.sum(dim=1)
+    if bool((lengths == steps).all()):
+        return MaskLayout("none")
+    first = torch.argmax(mask.to(torch.uint8), dim=1)
+    # Empty rows start at T so that every step reads as 'before the block'.
+    starts = torch.where(lengths > 0, first, torch.full_like(first, steps))
+    t = torch.arange(steps, device=mask.device)
+    block = (t >= starts[:, None]) & (t < (starts + lengths)[:, None])
+    if not bool((block == mask).all()):
+        return MaskLayout("gaps")
+    kind = "right" if bool(((starts == 0) | (lengths == 0)).all()) else "block"
+    return MaskLayout(kind, starts, lengths)
+
+
+@dataclass(frozen=True)
+class Path:
+    """The implementation a recurrent layer runs, and why."""
+
+    name: str  # 'fused' | 'loop' | 'cell-loop'
+    kernel: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kernel}): {self.reason}"
+
+
+def fused_blockers(cell, layout: MaskLayout, training: bool) -> list[str]:
+    """Why the fused kernel cannot compute this call exactly; empty when it can."""
+    blockers = []
+    kind = getattr(cell, "kind", "")
+    if kind not in ("gru", "lstm", "simple_rnn"):
+        return [f"the cell {type(cell).__name__} is not a built-in GRU, LSTM or SimpleRNN cell"]
+    if kind == "gru" and not cell.reset_after:
+        blockers.append("reset_after=False (fused kernels implement the reset-after GRU only)")
+    if kind == "simple_rnn":
+        if not (activations.is_builtin(cell.activation, "tanh") or activations.is_builtin(cell.activation, "relu")):
+            blockers.append(f"activation={activations.serialize(cell.activation)!r} (tanh or relu needed)")
+    else:
+        if not activations.is_builtin(cell.activation, "tanh"):
+            blockers.append(f"activation={activations.serialize(cell.activation)!r} (tanh needed)")
+        if not activations.is_builtin(cell.recurrent_activation, "sigmoid"):
+            blockers.append(
+                f"recurrent_activation={activations.serialize(cell.recurrent_activation)!r} (sigmoid needed)"
+            )
+    if training and 0.0 < cell.recurrent_dropout < 1.0:
+        blockers.append(f"recurrent_dropout={cell.recurrent_dropout} while training")
+    if layout.kind == "gaps":
+        blockers.append("the mask has masked steps between valid ones (not one contiguous block per row)")
+    if cell.weight_ih is not None and cell.weight_ih.dtype in (torch.float16, torch.bfloat16) \
+            and cell.weight_ih.device.type == "cpu":
+        blockers.append(f"{cell.weight_ih.dtype} on CPU")
+    return blockers
+
+
+def choose_path(cell, layout: MaskLayout, training: bool, use_cudnn: bool | str, layer_name: str) -> Path:
+    """The path for one call. Raises ValueError when ``use_cudnn=True`` cannot be honoured."""
+    if getattr(cell, "kind", "") == "":
+        return Path("cell-loop", "python loop calling the cell each step",
+                    f"{type(cell).__name__} is not a built-in cell")
+    blockers = fused_blockers(cell, layout, training)
+    if use_cudnn is True and blockers:
+        raise ValueError(
+            f"Layer '{layer_name}' was created with use_cudnn=True, but the fused kernel cannot run this call: "
+            + "; ".join(blockers)
+            + ". Pass use_cudnn='auto' to fall back to the step loop, or change those settings."
+        )
+    loop_kernel = "python loop, input projection hoisted"
+    if use_cudnn is False:
+        return Path("loop", loop_kernel, "use_cudnn=False")
+    if blockers:
+        return Path("loop", loop_kernel, "; ".join(blockers))
+    device = cell.weight_ih.device
+    backend = "cuDNN" if device.type == "cuda" and torch.backends.cudnn.is_available() else f"ATen {device.type}"
+    masked = {"none": "", "right": ", packed by lengths", "block": ", rows shifted and packed"}[layout.kind]
+    return Path("fused", f"torch._VF.{_vf_name(cell)} ({backend}{masked})", "eligible")
+
+
+def _vf_name(cell) -> str:
+    if cell.kind == "simple_rnn":
+        return "rnn_relu" if activations.is_builtin(cell.activation, "relu") else "rnn_tanh"
+    return cell.kind
