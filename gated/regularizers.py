@@ -71,7 +71,9 @@ class L1L2(Regularizer):
 
 
 _REGISTRY: dict[str, Callable[[], Regularizer]] = {
-    "l1": L1, "l2": L2, "l1_l2": lambda: L1L2(l1=0.01, l2=0.01),  # Keras's 'l1_l2' string default
+    "l1": L1, "l2": L2,
+    "l1l2": L1L2,  # Keras 3's name: both factors 0 by default
+    "l1_l2": lambda: L1L2(l1=0.01, l2=0.01),  # Keras 2's keras.regularizers.l1_l2() defaults
 }
 _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
@@ -87,10 +89,12 @@ def get(identifier: str | dict | Regularizer | Callable | None) -> Regularizer |
     if isinstance(identifier, str):
         if identifier in _REGISTRY:
             return _REGISTRY[identifier]()
+        if identifier in _BY_CLASS:
+            return _BY_CLASS[identifier]()
         close = difflib.get_close_matches(identifier, list(_REGISTRY), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ValueError(
-            f"Unknown regularizer '{identifier}'.{hint} Known regularizers: l1, l2, l1_l2; "
+            f"Unknown regularizer '{identifier}'.{hint} Known regularizers: l1, l2, l1l2, l1_l2; "
             "or pass gated.regularizers.L1L2(l1=..., l2=...) or a callable."
         )
     raise TypeError(f"A regularizer must be a name, dict, Regularizer, callable or None; received {identifier!r}.")

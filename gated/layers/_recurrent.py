@@ -381,13 +381,14 @@ class _BuiltinRNN(RNN):
         if kind == "simple_rnn":
             kwargs.setdefault("activation", "relu" if module.mode == "RNN_RELU" else "tanh")
         features = module.input_size if layer == 0 else module.hidden_size * (2 if module.bidirectional else 1)
+        kwargs.setdefault("dtype", module.weight_ih_l0.dtype)  # a float64 module gives a float64 layer
         make = lambda: cls(module.hidden_size, use_bias=module.bias, **kwargs)  # noqa: E731
         directions = 2 if module.bidirectional else 1
         if directions == 1:
             result: Layer = make()
             parts = [result]
         else:
-            from ._wrappers import Bidirectional
+            from . import Bidirectional  # the public class, wherever it is defined
 
             result = Bidirectional(make())
             parts = [result.forward_layer, result.backward_layer]
