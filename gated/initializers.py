@@ -246,6 +246,7 @@ _REGISTRY: dict[str, type[Initializer]] = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal, "identity": Identity,
 }
+_REGISTRY.update({"uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones})  # Keras aliases
 _BY_CLASS = {cls.__name__: cls for cls in _REGISTRY.values()}
 
 
@@ -278,7 +279,7 @@ def _lookup(name: str) -> type[Initializer]:
 
 def serialize(init: Initializer | Callable) -> str | dict | Callable:
     if isinstance(init, Initializer) and type(init).__name__ in _BY_CLASS:
-        name = next(k for k, v in _REGISTRY.items() if v is type(init))
+        name = next(k for k, v in _REGISTRY.items() if v is type(init))  # the canonical (first) name
         config = init.get_config()
         if not config or all(v is None for v in config.values()):
             return name

@@ -22,16 +22,6 @@ from .. import regularizers as _regularizers
 from ._base import Layer, WeightSpec, describe_array
 from ._symbolic import Node, SymbolicTensor
 
-# Keras accepts these short initializer names as well.
-_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal", "zero": "zeros", "one": "ones"}
-
-
-def _get_initializer(identifier: Any) -> Any:
-    if isinstance(identifier, str):
-        identifier = _INITIALIZER_ALIASES.get(identifier, identifier)
-    return _initializers.get(identifier)
-
-
 def _new_weight(initializer: Callable, shape: tuple[int, ...], dtype: torch.dtype) -> nn.Parameter:
     """A parameter initialized like Keras: the initializer sees the Keras-layout shape."""
     value = torch.as_tensor(initializer(shape, dtype=dtype), dtype=dtype)
@@ -74,8 +64,8 @@ class Dense(Layer):
         self.units = _check_positive_int("Dense", "units", units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = _get_initializer(kernel_initializer)
-        self.bias_initializer = _get_initializer(bias_initializer)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
         self.kernel_constraint = _constraints.get(kernel_constraint)
@@ -228,7 +218,7 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim = _check_positive_int("Embedding", "input_dim", input_dim)
         self.output_dim = _check_positive_int("Embedding", "output_dim", output_dim)
-        self.embeddings_initializer = _get_initializer(embeddings_initializer)
+        self.embeddings_initializer = _initializers.get(embeddings_initializer)
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = _constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
