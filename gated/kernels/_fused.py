@@ -18,34 +18,30 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from ._dispatch import MaskLayout, _vf_name
 
 
-def _flat_weights(cell) -> tuple[list[torch.Tensor], bool]:
-    weights = [cell.weight_ih, cell.weight_hh]
-    if cell.bias_ih is None:
-        return weights, False
-    bias_hh = cell.bias_hh if cell.bias_hh is not None else torch.zeros_like(cell.bias_ih)
-    return weights + [cell.bias_ih, bias_hh], True
-
-
-def _call_vf(cell, x: torch.Tensor, states: list[torch.Tensor], batch_sizes: torch.Tensor | None,
-             training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def _call_vf(cell, x: torch.Tensor, states: list[torch.Tensor],
+             batch_sizes: torch.Tensor | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The raw kernel call. ``x`` is (B, T, F) batch-first, or packed data when ``batch_sizes`` is given."""
-    weights, has_biases = _flat_weights(cell)
+    weights = cell.fused_weights()
+    has_biases = len(weights) == 4
+    # The kernels' `train` flag only decides whether cuDNN keeps what its backward needs (dropout between layers
+    # is 0 here), so it follows autograd, not the layer's training mode: eval-mode gradients must work too.
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in [x, *weights, *states])
     fn = getattr(_VF, _vf_name(cell))
     hx = [s.unsqueeze(0) for s in states]
     hx_arg = tuple(hx) if cell.kind == "lstm" else hx[0]
     if batch_sizes is None:
-        result = fn(x, hx_arg, weights, has_biases, 1, 0.0, training, False, True)
+        result = fn(x, hx_arg, weights, has_biases, 1, 0.0, needs_grad, False, True)
     else:
-        result = fn(x, batch_sizes, hx_arg, weights, has_biases, 1, 0.0, training, False)
+        result = fn(x, batch_sizes, hx_arg, weights, has_biases, 1, 0.0, needs_grad, False)
     outputs, *finals = result
     return outputs, [f.squeeze(0) for f in finals]
 
 
 def run_fused(cell, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None, layout: MaskLayout,
-              training: bool, zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+              zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs (B, T, H) in processing order and final states, with Keras's mask semantics."""
     if layout.kind == "none":
-        return _call_vf(cell, x, states, None, training)
+        return _call_vf(cell, x, states, None)
 
     batch, steps, features = x.shape
     starts, lengths = layout.starts, layout.lengths
@@ -55,7 +51,7 @@ def run_fused(cell, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Ten
         x = x.gather(1, source[:, :, None].expand(batch, steps, features))
     packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
     sorted_states = [s.index_select(0, packed.sorted_indices) for s in states]
-    data, finals = _call_vf(cell, packed.data, sorted_states, packed.batch_sizes, training)
+    data, finals = _call_vf(cell, packed.data, sorted_states, packed.batch_sizes)
     shifted, _ = pad_packed_sequence(
         PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
         batch_first=True, total_length=steps,

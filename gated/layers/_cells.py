@@ -110,7 +110,39 @@ class RecurrentCell(Layer):
             self.bias_ih = nn.Parameter(bias_ih.to(self._dtype))
             if bias_hh is not None:
                 self.bias_hh = nn.Parameter(bias_hh.to(self._dtype))
+            else:
+                # torch's fused kernels take two biases; Keras's LSTM/SimpleRNN have one. The second is zero.
+                self.register_buffer("fused_bias_hh", torch.zeros(gh, dtype=self._dtype), persistent=False)
         self.built = True
+
+    def fused_weights(self) -> list[torch.Tensor]:
+        """The weights in the order torch's fused kernels take them."""
+        if self.bias_ih is None:
+            return [self.weight_ih, self.weight_hh]
+        bias_hh = self.bias_hh if self.bias_hh is not None else self.fused_bias_hh
+        return [self.weight_ih, self.weight_hh, self.bias_ih, bias_hh]
+
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        self._flatten_for_cudnn()
+        return result
+
+    def _flatten_for_cudnn(self) -> None:
+        """Lay the weights out in one buffer, as cuDNN needs to run without copying them on every call."""
+        if self.weight_ih is None or not self.weight_ih.is_cuda:
+            return
+        weights = self.fused_weights()
+        if len({w.dtype for w in weights}) != 1 or not torch.backends.cudnn.is_acceptable(weights[0]):
+            return
+        if not torch._use_cudnn_rnn_flatten_weight():
+            return
+        from torch.backends.cudnn import rnn as cudnn_rnn
+
+        mode = {"gru": "GRU", "lstm": "LSTM"}.get(self.kind) or (
+            "RNN_RELU" if activations.is_builtin(self.activation, "relu") else "RNN_TANH")
+        with torch.cuda.device_of(weights[0]), torch.no_grad():
+            torch._cudnn_rnn_flatten_weight(weights, len(weights), self.weight_ih.shape[1],
+                                            cudnn_rnn.get_cudnn_mode(mode), self.units, 0, 1, True, False)
 
     @property
     def kernel(self) -> torch.Tensor:

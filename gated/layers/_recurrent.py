@@ -198,7 +198,7 @@ class RNN(Layer):
             input_masks, _ = self.cell.dropout_masks(batch, x, training)
             if input_masks is not None:
                 x = x * input_masks[:, None, :]
-            outputs, finals = run_fused(self.cell, x, states, mask, layout, training, self.zero_output_for_mask)
+            outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
             last = outputs[:, -1]
         elif path.name == "loop":
             outputs, last, finals = self._run_loop(x, states, mask, training)
