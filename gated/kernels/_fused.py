@@ -60,7 +60,7 @@ def run_fused(cell, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Ten
 
     nonempty = (lengths > 0)[:, None]
     finals = [torch.where(nonempty, f, s) for f, s in zip(finals, states)]
-    last_output = finals[0] * nonempty  # the output of a row's last valid step (h for every cell kind)
+    last_output = finals[0]  # the output of a row's last valid step (h for every cell kind); unused for empty rows
     if layout.kind == "block":
         back = (t[None, :] - starts[:, None]).clamp(min=0)  # (B, T)
         shifted = shifted.gather(1, back[:, :, None].expand(batch, steps, shifted.shape[-1]))
