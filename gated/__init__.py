@@ -1,6 +1,12 @@
 """gated: GRU and LSTM sequence models with the Keras workflow, on PyTorch."""
 
 from ._version import __version__
-from . import activations, constraints, initializers, layers, regularizers
+from . import activations, callbacks, constraints, initializers, layers, losses, metrics, optimizers, regularizers
+from . import utils
+from .models import Model, Sequential
 
-__all__ = ["__version__", "activations", "constraints", "initializers", "layers", "regularizers"]
+__all__ = [
+    "__version__", "Model", "Sequential",
+    "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "optimizers",
+    "regularizers", "utils",
+]

@@ -197,9 +197,7 @@ class Layer(nn.Module):
         input_shape = shape_of(inputs)
         if not self.built:
             self._build_now(input_shape)
-        extra = {k: shape_of(v) for k, v in kwargs.items() if is_symbolic(v)}
-        out_shape = self.compute_output_shape(input_shape, **extra) if extra else self.compute_output_shape(
-            input_shape)
+        out_shape = self.compute_output_shape(input_shape)
         node = Node(self, args, kwargs)
         dtype = self._output_dtype(inputs)
         if _is_shape(out_shape):

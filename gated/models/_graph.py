@@ -1,0 +1,109 @@
+"""The functional graph: ``Model(inputs, outputs)`` records the layer calls between placeholders and replays them.
+
+Nodes are collected by walking back from the outputs; a layer called several times (shared weights) is one module
+with several nodes. Call arguments may nest placeholders anywhere (``initial_state=[h, c]``), and masks flow on
+the real tensors during replay exactly as they do in eager code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..layers._base import Layer
+from ..layers._core import InputLayer
+from ..layers._symbolic import Node, SymbolicTensor
+
+
+def flatten_structure(structure: Any) -> list[Any]:
+    if isinstance(structure, dict):
+        return [leaf for key in structure for leaf in flatten_structure(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten_structure(item)]
+    return [structure]
+
+
+def map_structure(fn, structure: Any) -> Any:
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        mapped = [map_structure(fn, v) for v in structure]
+        return mapped if isinstance(structure, list) else tuple(mapped)
+    return fn(structure)
+
+
+class Graph:
+    """The nodes between ``inputs`` and ``outputs`` in execution order, and the layers they use."""
+
+    def __init__(self, inputs: Any, outputs: Any):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.input_tensors: list[SymbolicTensor] = _check_placeholders(flatten_structure(inputs), "inputs")
+        self.output_tensors: list[SymbolicTensor] = _check_placeholders(flatten_structure(outputs), "outputs")
+        for tensor in self.input_tensors:
+            if tensor.node is None or not isinstance(tensor.node.layer, InputLayer):
+                raise ValueError(f"Model inputs must come from gated.layers.Input(...); received {tensor!r}.")
+        self.nodes = self._order_nodes()
+        self.layers: list[Layer] = []
+        for node in self.nodes:
+            if node.layer not in self.layers and not isinstance(node.layer, InputLayer):
+                self.layers.append(node.layer)
+
+    def _order_nodes(self) -> list[Node]:
+        order: list[Node] = []
+        state: dict[int, str] = {}
+        input_ids = {id(t) for t in self.input_tensors}
+
+        def visit(tensor: SymbolicTensor) -> None:
+            node = tensor.node
+            if id(tensor) in input_ids:
+                return
+            if node is None or isinstance(node.layer, InputLayer):
+                raise ValueError(
+                    f"The model's outputs depend on {tensor!r}, which is not among the model's inputs. "
+                    "Pass every Input the outputs are computed from in Model(inputs=[...])."
+                )
+            mark = state.get(id(node))
+            if mark == "done":
+                return
+            if mark == "active":
+                raise ValueError("The layer graph has a cycle.")
+            state[id(node)] = "active"
+            for parent in flatten_structure((node.args, node.kwargs)):
+                if isinstance(parent, SymbolicTensor):
+                    visit(parent)
+            state[id(node)] = "done"
+            order.append(node)
+
+        for tensor in self.output_tensors:
+            visit(tensor)
+        return order
+
+    def run(self, inputs: list[torch.Tensor], training: bool | None) -> list[torch.Tensor]:
+        """Replay the graph on real tensors given in the order of ``input_tensors``."""
+        values: dict[int, Any] = {id(t): x for t, x in zip(self.input_tensors, inputs)}
+
+        def resolve(leaf: Any) -> Any:
+            return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
+
+        for node in self.nodes:
+            args = map_structure(resolve, node.args)
+            kwargs = map_structure(resolve, node.kwargs)
+            if "training" in node.layer._forward_params() and "training" not in kwargs:
+                kwargs["training"] = training
+            result = node.layer(*args, **kwargs)
+            results = list(result) if isinstance(result, (list, tuple)) else [result]
+            for tensor in node.outputs:
+                values[id(tensor)] = results[tensor.index]
+        return [values[id(t)] for t in self.output_tensors]
+
+
+def _check_placeholders(tensors: list[Any], what: str) -> list[SymbolicTensor]:
+    for t in tensors:
+        if not isinstance(t, SymbolicTensor):
+            raise TypeError(
+                f"Model({what}=...) takes placeholders from gated.layers.Input and layer calls on them; "
+                f"received {type(t).__name__}."
+            )
+    return tensors

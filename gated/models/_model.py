@@ -1,0 +1,251 @@
+"""``Model``: the functional model ``Model(inputs, outputs)`` and the base of ``Sequential`` and subclassed models.
+
+A model is a ``Layer`` (so a ``torch.nn.Module``) that also trains: ``compile``, ``fit``, ``evaluate`` and
+``predict`` follow Keras's signatures and return values; the loop itself lives in ``gated.training``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..layers._base import Layer, unique_name
+from ..layers._symbolic import SymbolicTensor
+from ._graph import Graph, flatten_structure
+
+
+class Model(Layer):
+    """``Model(inputs, outputs, name=None)`` for the functional API, or a base class to subclass.
+
+    Subclasses define their layers in ``__init__`` and the computation in ``call(inputs, training=None)`` (Keras's
+    name) or ``forward`` (torch's); either works.
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs: Any):
+        if name is None and inputs is not None:
+            name = unique_name("functional")  # Keras 3's default name for functional models
+        super().__init__(name=name, **kwargs)
+        self.stop_training = False
+        self.history = None
+        self.optimizer = None
+        self.compiled = None  # a gated.training.CompiledModel after compile()
+        self._graph: Graph | None = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional Model needs both inputs= and outputs=.")
+            self._graph = Graph(inputs, outputs)
+            self._graph_layers = torch.nn.ModuleList(self._graph.layers)
+            self.built = True
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return self.sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Model '{self.name}' has {len(layers)} layers; index {index} is out of range.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named '{name}' in model '{self.name}'. Layers: {[l.name for l in layers]}.")
+
+    def sublayers(self) -> list[Layer]:
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return super().sublayers()
+
+    @property
+    def input_names(self) -> list[str]:
+        if self._graph is None:
+            return ["input"]
+        return [t.node.layer.name for t in self._graph.input_tensors]
+
+    @property
+    def output_names(self) -> list[str]:
+        if self._graph is None:
+            return [self.layers[-1].name] if self.layers else ["output"]
+        names = []
+        for tensor in self._graph.output_tensors:
+            name = tensor.node.layer.name
+            names.append(name if name not in names else f"{name}_{tensor.index}")
+        return names
+
+    @property
+    def inputs(self) -> list[SymbolicTensor] | None:
+        return None if self._graph is None else list(self._graph.input_tensors)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor] | None:
+        return None if self._graph is None else list(self._graph.output_tensors)
+
+    def output_layer(self, index: int = 0) -> Layer | None:
+        """The layer producing output ``index`` (used to explain target/output mismatches)."""
+        if self._graph is not None:
+            return self._graph.output_tensors[index].node.layer
+        layers = self.layers
+        return layers[-1] if layers else None
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        if self._graph is None:
+            call = getattr(self, "call", None)
+            if call is None:
+                raise NotImplementedError(
+                    f"{type(self).__name__} subclasses Model without a call() or forward(): define one, or build a "
+                    "functional Model(inputs, outputs) or a Sequential."
+                )
+            return call(inputs, training=training) if _accepts(call, "training") else call(inputs)
+        structure = self._graph.inputs
+        if isinstance(structure, dict):
+            if not isinstance(inputs, dict):
+                flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+            else:
+                missing = [k for k in structure if k not in inputs]
+                if missing:
+                    raise ValueError(f"Model '{self.name}' expects inputs named {list(structure)}; "
+                                     f"missing {missing}.")
+                flat = [inputs[k] for k in structure]
+        else:
+            flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self._graph.input_tensors):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(self._graph.input_tensors)} input(s) "
+                f"({', '.join(self.input_names)}), but received {len(flat)}. Pass a list in that order, or a dict "
+                "keyed by the Input names."
+            )
+        outputs = self._graph.run(flat, training)
+        structure = self._graph.outputs
+        if isinstance(structure, SymbolicTensor):
+            return outputs[0]
+        if isinstance(structure, dict):
+            return dict(zip(structure, outputs))
+        return outputs if isinstance(structure, list) else tuple(outputs)
+
+    def _convert_inputs(self, x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: self._convert_one_input(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._convert_one_input(v) for v in x)
+        return self._convert_one_input(x)
+
+    def _convert_one_input(self, x: Any) -> Any:
+        # Each layer converts its own inputs (dtypes differ: Embedding takes integers); only move arrays here.
+        if isinstance(x, torch.Tensor):
+            return x
+        array = np.asarray(x)
+        if array.dtype == object or array.dtype.kind in "USV":
+            return Layer._convert_one(self, x)  # raises the explanatory TypeError
+        tensor = torch.as_tensor(array)
+        device = self._param_device()
+        return tensor if device is None else tensor.to(device)
+
+    def validate_input(self, inputs: Any) -> None:
+        pass
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._graph is not None:
+            shapes = [t.shape for t in self._graph.output_tensors]
+            return shapes[0] if len(shapes) == 1 else shapes
+        raise NotImplementedError(f"{type(self).__name__} cannot compute its output shape symbolically.")
+
+    def _output_dtype(self, inputs: Any) -> torch.dtype:
+        return self.compute_dtype
+
+    # ------------------------------------------------------------------ training API
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Any = "auto", auto_scale_loss: bool = True, device: Any = None) -> None:
+        """Configure training, as ``keras.Model.compile``. ``device``: 'cpu', 'cuda', ... (default: CUDA when
+        available, else CPU)."""
+        from ..training import CompiledModel
+
+        self.compiled = CompiledModel(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                                      metrics=metrics, weighted_metrics=weighted_metrics, device=device)
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: Any = "auto", callbacks: Sequence[Any] | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1):
+        """Train, as ``keras.Model.fit``; returns a ``History`` whose ``.history`` has Keras's keys."""
+        from ..training import fit
+
+        return fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                   validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                   class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                   steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                   validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: Sequence[Any] | None = None,
+                 return_dict: bool = False):
+        """Loss and metrics on data, as ``keras.Model.evaluate``."""
+        from ..training import evaluate
+
+        return evaluate(self, x=x, y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                        steps=steps, callbacks=callbacks, return_dict=return_dict)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
+                callbacks: Sequence[Any] | None = None):
+        """Outputs as numpy arrays, computed in batches in inference mode."""
+        from ..training import predict
+
+        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
+                       return_dict: bool = False):
+        from ..training import train_on_batch
+
+        return train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight,
+                              return_dict=return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
+        return self.evaluate(x, y, batch_size=_batch_len(x), sample_weight=sample_weight, verbose=0,
+                             return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any):
+        return self.predict(x, batch_size=_batch_len(x), verbose=0)
+
+    # ------------------------------------------------------------------ reporting and weights files
+    def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
+                expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
+        """Print a Keras-style table: layer (type), output shape, parameters, and the totals."""
+        from ._summary import summary_text
+
+        text = summary_text(self, line_length=line_length, show_trainable=show_trainable)
+        (print_fn or print)(text)
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Write the weights (Keras layout and names) to a safetensors file."""
+        from ..saving._weights import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:
+        """Read weights written by ``save_weights``; every mismatch is listed before anything changes."""
+        from ..saving._weights import load_weights
+
+        load_weights(self, filepath)
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _batch_len(x: Any) -> int:
+    first = flatten_structure(x)[0]
+    return int(first.shape[0]) if hasattr(first, "shape") else len(first)

@@ -1,0 +1,1 @@
+"""Saving and loading: Keras <-> torch weight layouts, weights files."""

@@ -1,0 +1,375 @@
+"""fit / evaluate / predict with Keras's signatures, return values and callback order."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..models._graph import flatten_structure, map_structure
+from ._compile import CompiledModel
+from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
+from ._targets import check_targets
+
+
+def _compiled(model, what: str) -> CompiledModel:
+    if model.compiled is None:
+        raise ValueError(f"Model '{model.name}' must be compiled before {what}(): call "
+                         "model.compile(optimizer='adam', loss=..., metrics=[...]) first.")
+    return model.compiled
+
+
+def _flat_outputs(y: Any) -> list[Any]:
+    if y is None:
+        return [None]
+    if isinstance(y, dict) or isinstance(y, (list, tuple)):
+        return flatten_structure(y)
+    return [y]
+
+
+def _ordered_targets(model, y: Any) -> list[Any]:
+    if isinstance(y, dict):
+        names = model.output_names
+        missing = [n for n in names if n not in y]
+        if missing:
+            raise ValueError(f"Targets are keyed by output name; missing {missing}. The outputs are {names}.")
+        return [y[n] for n in names]
+    return _flat_outputs(y)
+
+
+def _outputs_list(y_pred: Any) -> list[torch.Tensor]:
+    if isinstance(y_pred, dict):
+        return list(y_pred.values())
+    return list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    from ._progress import resolve_verbose
+
+    return resolve_verbose(verbose)
+
+
+def _class_weights(class_weight: dict, y: Any) -> torch.Tensor:
+    """Per-sample (or per-timestep) weights from ``{class: weight}``, Keras's rule for one output."""
+    targets = _flat_outputs(y)
+    if len(targets) != 1:
+        raise ValueError("class_weight works for models with one output; use sample_weight for several.")
+    t = targets[0]
+    labels = t.argmax(-1) if t.ndim > 1 and t.shape[-1] != 1 else (t.squeeze(-1) if t.ndim > 1 else t)
+    labels = labels.round().long()
+    present = sorted(int(v) for v in torch.unique(labels).tolist())
+    missing = [c for c in present if c not in class_weight]
+    if missing:
+        raise ValueError(f"class_weight has no entry for class(es) {missing} found in the targets; it covers "
+                         f"{sorted(class_weight)}. Give a weight for every class.")
+    table = torch.zeros(max(max(present), max(class_weight)) + 1, dtype=torch.float32, device=labels.device)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = float(weight)
+    return table[labels]
+
+
+class _Trainer:
+    """One training run: data prepared, targets checked, then epochs of steps."""
+
+    def __init__(self, model):
+        self.model = model
+        self.compiled = _compiled(model, "fit")
+
+    def data(self, x, y, sample_weight, batch_size, shuffle, what="x"):
+        compiled = self.compiled
+        if is_iterable_source(x):
+            if y is not None:
+                raise ValueError(f"When {what} is a Dataset, DataLoader or generator, it must yield the targets "
+                                 "too: pass y=None.")
+            return IterableData(x, batch_size, shuffle, compiled.device, self.model._dtype)
+        return make_array_data(x, y, sample_weight, batch_size, compiled.device, self.model._dtype)
+
+    def prepare(self, batch: tuple) -> None:
+        """Build the model and the compile configuration on the first batch, and check its targets."""
+        compiled, model = self.compiled, self.model
+        x, y, _ = batch
+        if y is None:
+            raise ValueError("Training needs targets: pass y=, or data that yields (x, y) pairs.")
+        if not model.built:
+            with torch.no_grad():
+                model(x)
+        model.to(compiled.device)
+        if compiled.built:
+            return
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            y_pred = _outputs_list(model(x))
+        model.train(was_training)
+        y_true = _ordered_targets(model, y)
+        if len(y_true) != len(y_pred):
+            raise ValueError(f"Model '{model.name}' has {len(y_pred)} outputs ({', '.join(model.output_names)}) "
+                             f"but received {len(y_true)} target array(s). Pass one target per output, as a list "
+                             "in output order or a dict keyed by output name.")
+        compiled.build(y_true, y_pred)
+        specs = compiled.loss_spec if isinstance(compiled.loss_spec, (list, tuple)) else [compiled.loss_spec] * len(
+            y_pred)
+        if isinstance(compiled.loss_spec, dict):
+            specs = [compiled.loss_spec.get(n) for n in compiled.output_names]
+        check_targets(model, compiled.losses, specs, y_true, y_pred)
+
+    def step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
+        compiled, model = self.compiled, self.model
+        x, y, sw = batch
+        y_true = _ordered_targets(model, y)
+        weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
+        if class_weight is not None:
+            weights = [_class_weights(class_weight, y)]
+        optimizer = compiled.optimizer
+        optimizer.zero_grad(set_to_none=True)
+        y_pred = _outputs_list(model(x, training=True))
+        loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
+        loss.backward()
+        optimizer.step()
+        compiled.after_step()
+        with torch.no_grad():
+            compiled.update_metrics(y_true, y_pred, weights)  # no detach(): it would drop the mask
+        return loss.detach(), [v.detach() for v in per_output], int(flatten_structure(x)[0].shape[0])
+
+
+class _LossMean:
+    """Keras's loss tracker: the batch losses averaged with the batch sizes as weights, kept on the device."""
+
+    def __init__(self):
+        self.total: torch.Tensor | float = 0.0
+        self.count = 0
+
+    def update(self, loss: torch.Tensor, size: int) -> None:
+        self.total = self.total + loss.double() * size
+        self.count += size
+
+    def result(self) -> float:
+        return float(self.total / self.count) if self.count else float("nan")
+
+
+class _Losses:
+    """The total loss and, for several outputs, each output's loss (Keras logs them as '<output>_loss')."""
+
+    def __init__(self, compiled: CompiledModel):
+        self.total = _LossMean()
+        names = compiled.output_names if len(compiled.output_names) > 1 else []
+        self.outputs = {f"{name}_loss": _LossMean() for name, fn in zip(names, compiled.losses) if fn is not None}
+
+    def update(self, total: torch.Tensor, per_output: list[torch.Tensor], size: int) -> None:
+        self.total.update(total, size)
+        for tracker, value in zip(self.outputs.values(), per_output):
+            tracker.update(value, size)
+
+
+def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str, float]:
+    logs = {"loss": loss.total.result()}
+    logs.update({name: tracker.result() for name, tracker in loss.outputs.items()})
+    for name, metric in compiled.metric_names():
+        logs[name] = float(metric.result())
+    return {prefix + k: logs[k] for k in sorted(logs)}
+
+
+def _wants_batch_logs(callbacks) -> bool:
+    from ..callbacks import Callback
+
+    for cb in callbacks.callbacks:
+        if type(cb).on_train_batch_end is not Callback.on_train_batch_end or \
+                type(cb).on_test_batch_end is not Callback.on_test_batch_end:
+            return True
+    return False
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+    from ..callbacks import CallbackList
+
+    trainer = _Trainer(model)
+    batch_size = _check_batch_size(batch_size)
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, received {epochs!r}.")
+    if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
+        raise ValueError(f"validation_split must be a fraction in [0, 1), received {validation_split!r}. "
+                         "For example validation_split=0.2 keeps the last 20% of the samples for validation.")
+    verbose = _resolve_verbose(verbose)
+    train = trainer.data(x, y, sample_weight, batch_size, shuffle)
+    val = None
+    if validation_data is not None:
+        val = _validation_source(trainer, validation_data, validation_batch_size or batch_size)
+    elif validation_split:
+        if not isinstance(train, ArrayData):
+            raise ValueError("validation_split works with in-memory arrays only; for a Dataset, DataLoader or "
+                             "generator pass validation_data= instead.")
+        train, val = train.split(validation_split)
+
+    compiled = trainer.compiled
+    if isinstance(train, ArrayData) and not compiled.built:
+        trainer.prepare(next(train.batches()))  # check targets against outputs before anything is printed or run
+    steps = steps_per_epoch or train.steps
+    callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+                             verbose=verbose, epochs=epochs, steps=steps)
+    batch_logs = _wants_batch_logs(callbacks)
+    model.stop_training = False
+    was_training = model.training
+    callbacks.on_train_begin()
+    epoch_logs: dict[str, float] = {}
+    try:
+        for epoch in range(initial_epoch, epochs):
+            compiled.reset_metrics() if compiled.built else None
+            loss = _Losses(compiled) if compiled.built else None
+            callbacks.on_epoch_begin(epoch)
+            model.train()
+            for step, batch in enumerate(train.batches(shuffle=shuffle, steps=steps_per_epoch)):
+                if step == 0 and not compiled.built:
+                    trainer.prepare(batch)
+                    model.train()
+                loss = loss or _Losses(compiled)
+                callbacks.on_train_batch_begin(step)
+                value, per_output, size = trainer.step(batch, class_weight)
+                loss.update(value, per_output, size)
+                callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
+                if model.stop_training:
+                    break
+            if loss is None:
+                raise ValueError("The training data produced no batches; check x (or steps_per_epoch).")
+            epoch_logs = _logs(compiled, loss)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                model.eval()
+                epoch_logs.update(_evaluate_source(model, val, validation_steps, prefix="val_"))
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+    finally:
+        model.train(was_training)
+    callbacks.on_train_end(epoch_logs)
+    return model.history
+
+
+def _validation_source(trainer: _Trainer, validation_data: Any, batch_size: int):
+    if is_iterable_source(validation_data):
+        return trainer.data(validation_data, None, None, batch_size, False, what="validation_data")
+    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight_val), a Dataset, a "
+                         f"DataLoader or a generator; received {type(validation_data).__name__}.")
+    x_val, y_val = validation_data[0], validation_data[1]
+    sw_val = validation_data[2] if len(validation_data) == 3 else None
+    return trainer.data(x_val, y_val, sw_val, batch_size, False, what="validation_data")
+
+
+def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> dict[str, float]:
+    compiled = model.compiled
+    if compiled.built:
+        compiled.reset_metrics()
+    loss = _Losses(compiled) if compiled.built else None
+    with torch.no_grad():
+        for step, (x, y, sw) in enumerate(data.batches(shuffle=False, steps=steps)):
+            if not compiled.built:
+                _Trainer(model).prepare((x, y, sw))
+                compiled.reset_metrics()
+                loss = _Losses(compiled)
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(step)
+            y_true = _ordered_targets(model, y)
+            weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
+            y_pred = _outputs_list(model(x, training=False))
+            value, per_output = compiled.compute_loss(y_true, y_pred, weights)
+            loss.update(value, per_output, int(flatten_structure(x)[0].shape[0]))
+            compiled.update_metrics(y_true, y_pred, weights)
+            if callbacks is not None:
+                callbacks.on_test_batch_end(step, None)
+    if loss is None:
+        raise ValueError("The evaluation data produced no batches.")
+    return _logs(compiled, loss, prefix)
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+             callbacks=None, return_dict=False):
+    from ..callbacks import CallbackList
+
+    trainer = _Trainer(model)
+    data = trainer.data(x, y, sample_weight, _check_batch_size(batch_size), False)
+    verbose = _resolve_verbose(verbose)
+    callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                             steps=steps or data.steps)
+    was_training = model.training
+    model.eval()
+    callbacks.on_test_begin()
+    try:
+        logs = _evaluate_source(model, data, steps, callbacks=callbacks)
+    finally:
+        model.train(was_training)
+    callbacks.on_test_end(logs)
+    return logs if return_dict else _in_keras_order(logs, model.compiled)
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    from ..callbacks import CallbackList
+
+    batch_size = _check_batch_size(batch_size)
+    device = model.compiled.device if model.compiled is not None else model._param_device()
+    device = device or torch.device("cpu")
+    if is_iterable_source(x):
+        data: Any = IterableData(x, batch_size, False, device, model._dtype)
+    else:
+        data = make_array_data(x, None, None, batch_size, device, model._dtype)
+    verbose = _resolve_verbose(verbose)
+    callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                             steps=steps or data.steps)
+    was_training = model.training
+    model.eval()
+    callbacks.on_predict_begin()
+    chunks: list[Any] = []
+    try:
+        with torch.inference_mode():
+            for step, (xb, _, _) in enumerate(data.batches(shuffle=False, steps=steps)):
+                callbacks.on_predict_batch_begin(step)
+                out = model(xb, training=False)
+                chunks.append(map_structure(lambda t: t.detach().cpu(), out))
+                callbacks.on_predict_batch_end(step, None)
+    finally:
+        model.train(was_training)
+    callbacks.on_predict_end()
+    if not chunks:
+        raise ValueError("predict() received no samples.")
+    first = chunks[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(chunks).numpy()
+    if isinstance(first, dict):
+        return {k: torch.cat([c[k] for c in chunks]).numpy() for k in first}
+    return [torch.cat([c[i] for c in chunks]).numpy() for i in range(len(first))]
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    trainer = _Trainer(model)
+    data = trainer.data(x, y, sample_weight, _batch_len(x), False)
+    batch = next(data.batches())
+    compiled = trainer.compiled
+    if not compiled.built:
+        trainer.prepare(batch)
+    compiled.reset_metrics()
+    was_training = model.training
+    model.train()
+    try:
+        value, _, _ = trainer.step(batch, class_weight)
+    finally:
+        model.train(was_training)
+    logs = {"loss": float(value)}
+    logs.update({name: float(metric.result()) for name, metric in compiled.metric_names()})
+    return logs if return_dict else _in_keras_order(logs, compiled)
+
+
+def _in_keras_order(logs: dict[str, float], compiled: CompiledModel) -> float | list[float]:
+    """Keras's list form: the loss, each output's loss in output order, the metrics in compile order (one output),
+    then the other keys sorted (Keras's own names for a multi-output model's metrics do not match its log keys)."""
+    multi = len(compiled.output_names) > 1
+    names = ["loss"] + ([f"{name}_loss" for name in compiled.output_names] if multi else
+                        [name for name, _ in compiled.metric_names()])
+    values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
+    return values[0] if len(values) == 1 else values
+
+
+def _batch_len(x: Any) -> int:
+    first = flatten_structure(x)[0]
+    return int(first.shape[0]) if hasattr(first, "shape") else len(first)
