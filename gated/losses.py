@@ -1,0 +1,546 @@
+"""Losses with Keras's names, formulas and reductions.
+
+Each loss exists twice, as in Keras: a function (``mean_squared_error(y_true, y_pred)``) that returns one value per
+sample and timestep, with the last axis reduced, and a class (``MeanSquaredError()``) whose ``__call__`` weights those
+values and reduces them to the scalar that training minimises::
+
+    loss = losses.get("mse")                   # MeanSquaredError-like, name 'mse'
+    value = loss(y_true, y_pred, sample_weight=w, mask=m)   # () tensor, differentiable w.r.t. y_pred
+
+Shapes: B batch, T timesteps, C classes or features. For sequence outputs (B, T, C) the functions return (B, T);
+``sample_weight`` may be (B,) or (B, T); ``mask`` is (B, T) bool and merges into the weights exactly as Keras merges
+an output's ``_keras_mask``. The default ``'sum_over_batch_size'`` reduction divides the weighted sum by the number
+of values (by the number of unmasked values when a mask is given), not by the sum of the weights.
+
+Computations run in the dtype of ``y_pred`` (float16 and bfloat16 are raised to float32); probabilities are
+clipped to ``[1e-7, 1 - 1e-7]`` where Keras clips them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from .utils._naming import to_snake_case, unknown_name_error
+from .utils._tensors import as_tensor, broadcast_multiply, pair, prediction, squeeze_or_expand_to_same_rank
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+Tensor = torch.Tensor
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loss functions: (y_true, y_pred) -> per-sample values with the last axis reduced
+# ---------------------------------------------------------------------------------------------------------------
+
+def mean_squared_error(y_true, y_pred):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    return torch.mean(torch.square(y_true - y_pred), dim=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    return torch.mean(torch.abs(y_true - y_pred), dim=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=EPSILON))
+    return 100.0 * torch.mean(diff, dim=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    first_log = torch.log(torch.clamp(y_pred, min=EPSILON) + 1.0)
+    second_log = torch.log(torch.clamp(y_true, min=EPSILON) + 1.0)
+    return torch.mean(torch.square(first_log - second_log), dim=-1)
+
+
+def _l2_normalize(x: Tensor, axis: int) -> Tensor:
+    inv_norm = torch.rsqrt(torch.sum(torch.square(x), dim=axis, keepdim=True))
+    return x * torch.clamp(inv_norm, max=1.0 / EPSILON)
+
+
+def cosine_similarity(y_true, y_pred, axis: int = -1):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    return -torch.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), dim=axis)
+
+
+def huber(y_true, y_pred, delta: float = 1.0):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    error = y_pred - y_true
+    abs_error = torch.abs(error)
+    quadratic = 0.5 * torch.square(error)
+    linear = delta * abs_error - 0.5 * delta**2
+    return torch.mean(torch.where(abs_error <= delta, quadratic, linear), dim=-1)
+
+
+def log_cosh(y_true, y_pred):
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+    x = y_pred - y_true
+    return torch.mean(x + F.softplus(-2.0 * x) - math.log(2.0), dim=-1)  # log(cosh(x)) without overflow
+
+
+def kl_divergence(y_true, y_pred):
+    y_true, y_pred = pair(y_true, y_pred)
+    y_true = torch.clamp(y_true, EPSILON, 1.0)
+    y_pred = torch.clamp(y_pred, EPSILON, 1.0)
+    return torch.sum(y_true * torch.log(y_true / y_pred), dim=-1)
+
+
+def poisson(y_true, y_pred):
+    y_true, y_pred = pair(y_true, y_pred)
+    return torch.mean(y_pred - y_true * torch.log(y_pred + EPSILON), dim=-1)
+
+
+def _hinge_labels(y_true: Tensor) -> Tensor:
+    """Keras maps {0, 1} labels to {-1, 1} when every label is 0 or 1 (decided on device, without a host sync)."""
+    is_binary = torch.all((y_true == 0) | (y_true == 1))
+    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true, y_pred):
+    y_true, y_pred = pair(y_true, y_pred)
+    return torch.mean(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0), dim=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    y_true, y_pred = pair(y_true, y_pred)
+    return torch.mean(torch.square(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0)), dim=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    y_true, y_pred = pair(y_true, y_pred)
+    pos = torch.sum(y_true * y_pred, dim=-1)
+    neg = torch.amax((1.0 - y_true) * y_pred, dim=-1)
+    return torch.clamp(neg - pos + 1.0, min=0.0)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1):
+    y_true, y_pred = pair(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(_crossentropy_shape_message("binary_crossentropy", y_true, y_pred))
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    else:
+        with torch.autocast(y_pred.device.type, enabled=False):  # CUDA autocast refuses F.binary_cross_entropy
+            values = F.binary_cross_entropy(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+    return torch.mean(values, dim=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1):
+    y_true, y_pred = pair(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(_crossentropy_shape_message("categorical_crossentropy", y_true, y_pred))
+    if y_pred.shape[-1] == 1:
+        warnings.warn(
+            f"categorical_crossentropy received predictions of shape {tuple(y_pred.shape)} with a single class, so "
+            "the loss is always 0. With 2 classes and 1 output unit use loss='binary_crossentropy'.",
+            stacklevel=2,
+        )
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        log_prob = torch.log_softmax(y_pred, dim=axis)
+    else:
+        y_pred = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
+        log_prob = torch.log(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON))
+    return -torch.sum(y_true * log_prob, dim=axis)
+
+
+def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis) -> tuple[Tensor, Tensor | None]:
+    """Values and, with ``ignore_class``, the (B, ...) mask of the labels that count."""
+    y_pred = prediction(y_pred)
+    y_true = as_tensor(y_true, device=y_pred.device)
+    axis = axis % y_pred.ndim
+    if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
+        y_true = y_true.squeeze(axis)
+    expected = tuple(d for i, d in enumerate(y_pred.shape) if i != axis)
+    if tuple(y_true.shape) != expected:
+        raise ValueError(_crossentropy_shape_message("sparse_categorical_crossentropy", y_true, y_pred))
+    valid = None
+    if ignore_class is not None:
+        valid = y_true != ignore_class
+        y_true = torch.where(valid, y_true, torch.zeros_like(y_true))
+    labels = y_true.long()
+    if labels.device.type == "cpu" and labels.numel():  # on an accelerator, reporting would sync the host
+        _check_labels(labels, y_pred.shape[axis], valid)
+    if from_logits:
+        log_prob = torch.log_softmax(y_pred, dim=axis)
+    else:
+        y_pred = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
+        log_prob = torch.log(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON))
+    values = -torch.gather(log_prob, axis, labels.unsqueeze(axis)).squeeze(axis)
+    if valid is not None:
+        values = torch.where(valid, values, torch.zeros_like(values))
+    return values, valid
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, ignore_class: int | None = None,
+                                    axis: int = -1):
+    return _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis)[0]
+
+
+def _check_labels(labels: Tensor, num_classes: int, valid: Tensor | None) -> None:
+    bad = (labels < 0) | (labels >= num_classes)
+    if valid is not None:
+        bad &= valid
+    if bool(bad.any()):
+        value = int(labels[bad][0])
+        raise ValueError(
+            f"sparse_categorical_crossentropy received the integer label {value}, but the predictions have "
+            f"{num_classes} classes, so labels must lie in [0, {num_classes - 1}]. Check that the last layer has one "
+            "unit per class, or pass ignore_class= for a padding label."
+        )
+
+
+def _crossentropy_shape_message(name: str, y_true: Tensor, y_pred: Tensor) -> str:
+    t, p = tuple(y_true.shape), tuple(y_pred.shape)
+    msg = f"Targets of shape {t} do not match the predictions {p} for loss '{name}'."
+    if name == "binary_crossentropy" and t[:-1] == p[:-1] and p[-1:] == (1,) and t[-1:] == (2,):
+        msg += (" The targets look one-hot encoded (2 classes), while the predictions have 1 unit. Either pass the "
+                "0/1 labels without to_categorical, or end the model with Dense(2, activation='softmax') and use "
+                "loss='categorical_crossentropy'.")
+    elif name == "binary_crossentropy":
+        msg += " Binary crossentropy needs one target per prediction, of the same shape."
+    elif name == "categorical_crossentropy" and (t == p[:-1] or t == p[:-1] + (1,)):
+        msg += (" The targets look like integer class labels; use loss='sparse_categorical_crossentropy', or one-hot "
+                f"encode them with to_categorical(y, num_classes={p[-1]}).")
+    elif name == "categorical_crossentropy":
+        msg += " Categorical crossentropy needs one-hot targets of the same shape as the predictions."
+    elif name == "sparse_categorical_crossentropy" and t == p:
+        msg += (" The targets look one-hot encoded; use loss='categorical_crossentropy', or pass the integer labels "
+                "(y.argmax(-1)).")
+    else:
+        msg += f" Sparse categorical crossentropy needs integer labels of shape {p[:-1]} (or {p[:-1] + (1,)})."
+    return msg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Weighting and reduction (keras/src/losses/loss.py)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _standardize_reduction(reduction: str | None) -> str | None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"Invalid loss reduction {reduction!r}. Expected one of 'sum_over_batch_size', 'sum', 'mean', "
+            "'mean_with_sample_weight', 'none' or None."
+        )
+    return reduction
+
+
+def _merge_mask(sample_weight: Tensor | None, mask: Tensor, reduction: str | None, dtype: torch.dtype) -> Tensor:
+    """Fold a bool mask into the weights so that a mean over all entries becomes a mean over the unmasked ones."""
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = torch.sum(mask, dtype=dtype)
+        scale = torch.where(valid > 0, mask.numel() / valid, torch.zeros_like(valid))  # total / valid, 0 if none
+        float_mask = torch.where(mask, scale, torch.zeros_like(scale))
+    else:
+        float_mask = mask.to(dtype)
+    if sample_weight is None:
+        return float_mask
+    float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
+    return broadcast_multiply(sample_weight, float_mask)
+
+
+def reduce_weighted_values(values: Tensor, sample_weight: Any = None, mask: Any = None,
+                           reduction: str | None = "sum_over_batch_size") -> Tensor:
+    """Weight per-sample ``values`` by ``sample_weight`` and ``mask`` and reduce them, as Keras's ``Loss`` does.
+
+    Unlike Keras, a (B,) ``sample_weight`` broadcasts along the batch axis of (B, T) values (Keras raises there).
+    """
+    reduction = _standardize_reduction(reduction)
+    if sample_weight is not None:
+        sample_weight = as_tensor(sample_weight, values.dtype, values.device)
+    if mask is not None:
+        mask = as_tensor(mask, torch.bool, values.device)
+        sample_weight = _merge_mask(sample_weight, mask, reduction, values.dtype)
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values = broadcast_multiply(values, sample_weight)
+    if reduction in (None, "none") or values.ndim == 0:
+        return values
+    total = torch.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = torch.sum(sample_weight)
+        return torch.where(divisor != 0, total / divisor, torch.zeros_like(total))  # Keras's divide_no_nan
+    return total / values.numel() if values.numel() else total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loss classes
+# ---------------------------------------------------------------------------------------------------------------
+
+class Loss:
+    """Base class: subclasses implement ``call(y_true, y_pred)`` returning per-sample values."""
+
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
+        self.name = name or to_snake_case(type(self).__name__)
+        self.reduction = _standardize_reduction(reduction)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> Tensor:
+        """The reduced loss, a () tensor; ``mask`` (B, T) bool marks the timesteps that count."""
+        values, own_mask = self.compute(y_true, y_pred)
+        if own_mask is not None:
+            mask = own_mask if mask is None else as_tensor(mask, torch.bool, values.device) & own_mask
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction)
+
+    def compute(self, y_true, y_pred) -> tuple[Tensor, Tensor | None]:
+        """Per-sample values and the mask the loss itself produces (only ``ignore_class`` makes one)."""
+        return self.call(y_true, y_pred), None
+
+    def call(self, y_true, y_pred) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Loss":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class LossFunctionWrapper(Loss):
+    """A loss class around a function ``fn(y_true, y_pred, **kwargs)``; aligns ranks first, as Keras does."""
+
+    def __init__(self, fn: Callable, reduction: str | None = "sum_over_batch_size", name: str | None = None,
+                 **kwargs):
+        super().__init__(name=name or to_snake_case(getattr(fn, "__name__", type(fn).__name__)),
+                         reduction=reduction)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self._fn_kwargs}
+
+
+class _Builtin(LossFunctionWrapper):
+    """A built-in loss: ``fn`` is fixed by the class and the config is the keyword arguments."""
+
+    fn: Callable
+    default_name: str
+
+    def __init__(self, reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name)
+
+    def _setup(self, reduction, name, **kwargs):
+        LossFunctionWrapper.__init__(self, type(self).fn, reduction=reduction, name=name or self.default_name,
+                                     **kwargs)
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+
+class MeanSquaredError(_Builtin):
+    """``mean((y_true - y_pred)**2, axis=-1)``."""
+    fn, default_name = staticmethod(mean_squared_error), "mean_squared_error"
+
+
+class MeanAbsoluteError(_Builtin):
+    """``mean(|y_true - y_pred|, axis=-1)``."""
+    fn, default_name = staticmethod(mean_absolute_error), "mean_absolute_error"
+
+
+class MeanAbsolutePercentageError(_Builtin):
+    """``100 * mean(|(y_true - y_pred) / max(|y_true|, 1e-7)|, axis=-1)``."""
+    fn, default_name = staticmethod(mean_absolute_percentage_error), "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_Builtin):
+    """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2, axis=-1)``."""
+    fn, default_name = staticmethod(mean_squared_logarithmic_error), "mean_squared_logarithmic_error"
+
+
+class CosineSimilarity(_Builtin):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 for identical directions."""
+    fn, default_name = staticmethod(cosine_similarity), "cosine_similarity"
+
+    def __init__(self, axis: int = -1, reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, axis=axis)
+
+
+class Huber(_Builtin):
+    """``0.5 * e**2`` for ``|e| <= delta``, ``delta * |e| - 0.5 * delta**2`` beyond; averaged over the last axis."""
+    fn, default_name = staticmethod(huber), "huber_loss"
+
+    def __init__(self, delta: float = 1.0, reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, delta=delta)
+
+
+class LogCosh(_Builtin):
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)``."""
+    fn, default_name = staticmethod(log_cosh), "log_cosh"
+
+
+class Hinge(_Builtin):
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``; 0/1 labels are mapped to -1/1."""
+    fn, default_name = staticmethod(hinge), "hinge"
+
+
+class SquaredHinge(_Builtin):
+    """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)``; 0/1 labels are mapped to -1/1."""
+    fn, default_name = staticmethod(squared_hinge), "squared_hinge"
+
+
+class CategoricalHinge(_Builtin):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis."""
+    fn, default_name = staticmethod(categorical_hinge), "categorical_hinge"
+
+
+class KLDivergence(_Builtin):
+    """``sum(y_true * log(y_true / y_pred), axis=-1)`` with both clipped to [1e-7, 1]."""
+    fn, default_name = staticmethod(kl_divergence), "kl_divergence"
+
+
+class Poisson(_Builtin):
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``."""
+    fn, default_name = staticmethod(poisson), "poisson"
+
+
+class BinaryCrossentropy(_Builtin):
+    """Binary crossentropy on probabilities (clipped to [1e-7, 1 - 1e-7]) or, with ``from_logits``, on logits.
+
+    ``label_smoothing`` s squeezes the targets towards 0.5: ``y * (1 - s) + 0.5 * s``.
+    """
+    fn, default_name = staticmethod(binary_crossentropy), "binary_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalCrossentropy(_Builtin):
+    """Crossentropy between one-hot (B, ..., C) targets and probabilities or logits over the classes.
+
+    Probabilities are renormalised to sum to 1 and clipped to [1e-7, 1 - 1e-7]; ``label_smoothing`` s turns the
+    targets into ``y * (1 - s) + s / C``.
+    """
+    fn, default_name = staticmethod(categorical_crossentropy), "categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(_Builtin):
+    """Crossentropy between integer labels (B, ...) or (B, ..., 1) and (B, ..., C) probabilities or logits.
+
+    Labels equal to ``ignore_class`` contribute nothing and, as in Keras, leave the ``'sum_over_batch_size'``
+    denominator too.
+    """
+    fn, default_name = staticmethod(sparse_categorical_crossentropy), "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1,
+                 reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+
+    def compute(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+        return _sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resolution of compile(loss=...)
+# ---------------------------------------------------------------------------------------------------------------
+
+_CLASSES = {cls.__name__: cls for cls in (
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity,
+    Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy,
+)}
+_FUNCTIONS = {cls.fn.__name__: cls for cls in _CLASSES.values()}  # 'mean_squared_error' -> MeanSquaredError
+_ALIASES = {
+    "mse": "mean_squared_error", "MSE": "mean_squared_error", "mae": "mean_absolute_error",
+    "MAE": "mean_absolute_error", "mape": "mean_absolute_percentage_error", "MAPE": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error", "MSLE": "mean_squared_logarithmic_error",
+    "kld": "kl_divergence", "KLD": "kl_divergence", "bce": "binary_crossentropy", "BCE": "binary_crossentropy",
+}
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+
+
+def is_binary_or_sparse_categorical(y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...]
+                                    ) -> tuple[bool, bool]:
+    """Keras's guess from the first batch: a 1-unit output is binary; integer-like targets are sparse."""
+    is_binary = y_pred_shape[-1] == 1
+    is_sparse = len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+    return is_binary, is_sparse
+
+
+def get(identifier: Any, y_true_shape: tuple[int, ...] | None = None,
+        y_pred_shape: tuple[int, ...] | None = None) -> Loss | None:
+    """Resolve ``compile(loss=...)``: a Keras name, a class, a ``Loss``, a function or a ``torch.nn`` loss module.
+
+    Names resolve as in Keras: ``'mse'`` and ``'mean_squared_error'`` give the function's loss named as written,
+    ``'MeanSquaredError'`` the class with its default name. ``'crossentropy'`` (or ``'ce'``) picks binary, sparse or
+    categorical crossentropy from the shapes of the first batch, as Keras does.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):  # Keras's serialized form
+        if identifier.get("class_name") not in _CLASSES:
+            raise unknown_name_error("loss class", str(identifier.get("class_name")), _CLASSES, plural="loss classes")
+        return _CLASSES[identifier["class_name"]].from_config(dict(identifier.get("config", {})))
+    if isinstance(identifier, str):
+        return _from_name(identifier, y_true_shape, y_pred_shape)
+    if inspect.isclass(identifier) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, torch.nn.Module):  # torch's losses take (input, target)
+        module = identifier
+        return LossFunctionWrapper(lambda y_true, y_pred: module(y_pred, y_true),
+                                   name=to_snake_case(type(module).__name__))
+    if callable(identifier):
+        return LossFunctionWrapper(identifier, name=getattr(identifier, "name", None))
+    raise TypeError(
+        f"A loss must be a name, a Loss, a function (y_true, y_pred) -> values or a torch.nn loss module; received "
+        f"{type(identifier).__name__} {identifier!r}."
+    )
+
+
+def _from_name(name: str, y_true_shape, y_pred_shape) -> Loss:
+    if name.lower() in ("crossentropy", "ce"):
+        if y_true_shape is None or y_pred_shape is None:
+            raise ValueError(
+                f"Loss '{name}' is resolved from the shapes of the targets and predictions; pass y_true_shape and "
+                "y_pred_shape, or name the loss: 'binary_crossentropy', 'categorical_crossentropy' or "
+                "'sparse_categorical_crossentropy'."
+            )
+        is_binary, is_sparse = is_binary_or_sparse_categorical(tuple(y_true_shape), tuple(y_pred_shape))
+        cls = BinaryCrossentropy if is_binary else SparseCategoricalCrossentropy if is_sparse else \
+            CategoricalCrossentropy
+        return cls(name=name)
+    if name in _CLASSES:
+        return _CLASSES[name]()
+    function_name = _ALIASES.get(name, name)
+    if function_name in _FUNCTIONS:
+        return _FUNCTIONS[function_name](name=name)
+    known = [*_FUNCTIONS, *_ALIASES, "crossentropy"]
+    raise unknown_name_error("loss", name, [*known, *_CLASSES], plural="losses",
+                             shown=[k for k in known if k.islower()],
+                             hint=" Class names such as 'MeanSquaredError' work too.")
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """Keras's serialized form of a built-in loss: ``{'class_name': ..., 'config': ...}``."""
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
