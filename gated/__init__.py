@@ -4,9 +4,10 @@ from ._version import __version__
 from . import activations, callbacks, constraints, initializers, layers, losses, metrics, optimizers, regularizers
 from . import utils
 from .models import Model, Sequential
+from .saving import load_model
 
 __all__ = [
-    "__version__", "Model", "Sequential",
+    "__version__", "Model", "Sequential", "load_model",
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "optimizers",
     "regularizers", "utils",
 ]

@@ -345,7 +345,8 @@ class RepeatVector(Layer):
 # ---------------------------------------------------------------------------------------------------- Input
 _INPUT_DTYPES = {
     "int8": torch.int8, "uint8": torch.uint8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64,
-    "bool": torch.bool,
+    "bool": torch.bool, "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+    "float64": torch.float64,
 }
 
 

@@ -28,7 +28,9 @@ def deserialize_layer(spec: Any, custom_objects: dict[str, Any] | None = None) -
     from .. import layers as _layers  # the public layer classes; imported late to avoid a cycle
 
     name = spec["class_name"]
-    cls = (custom_objects or {}).get(name) or getattr(_layers, name, None)
+    from ..saving._model_file import registered
+
+    cls = (custom_objects or {}).get(name) or registered(name) or getattr(_layers, name, None)
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(
             f"Unknown layer class '{name}' in a wrapper config. Pass it with custom_objects={{'{name}': {name}}}."

@@ -107,3 +107,68 @@ def _check_placeholders(tensors: list[Any], what: str) -> list[SymbolicTensor]:
                 f"received {type(t).__name__}."
             )
     return tensors
+
+
+# ---------------------------------------------------------------------------------------------- config round trip
+def graph_config(graph: Graph) -> dict[str, Any]:
+    """A JSON-able description: every layer once, then every call in execution order with tensor references."""
+    from ..layers._wrappers import serialize_layer
+
+    input_nodes = [t.node for t in graph.input_tensors]
+    nodes = input_nodes + [n for n in graph.nodes if n not in input_nodes]
+    node_index = {id(n): i for i, n in enumerate(nodes)}
+    layers, seen = [], set()
+    for node in nodes:
+        if id(node.layer) not in seen:
+            seen.add(id(node.layer))
+            layers.append(serialize_layer(node.layer))
+
+    def ref(leaf: Any) -> Any:
+        if isinstance(leaf, SymbolicTensor):
+            return {"__tensor__": [node_index[id(leaf.node)], leaf.index]}
+        if isinstance(leaf, torch.Tensor):
+            raise ValueError("A functional model whose layer calls take constant tensors cannot be serialized.")
+        return leaf
+
+    calls = [{"layer": node.layer.name, "args": map_structure(ref, list(node.args)),
+              "kwargs": map_structure(ref, dict(node.kwargs))} for node in nodes[len(input_nodes):]]
+    return {"layers": layers, "input_nodes": [node_index[id(n)] for n in input_nodes], "calls": calls,
+            "inputs": map_structure(ref, graph.inputs), "outputs": map_structure(ref, graph.outputs)}
+
+
+def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) -> tuple[Any, Any]:
+    """Recreate the layers and replay the calls on new placeholders; returns (inputs, outputs)."""
+    from ..layers._wrappers import deserialize_layer
+
+    layers = {}
+    for spec in config["layers"]:
+        layer = deserialize_layer(spec, custom_objects)
+        layers[layer.name] = layer
+    produced: list[list[SymbolicTensor]] = []
+    input_layers = [layers[spec["config"]["name"]] for spec in config["layers"]
+                    if spec["class_name"] == "InputLayer"]
+    by_name = {layer.name: layer for layer in input_layers}
+    for spec in config["layers"]:
+        if spec["class_name"] == "InputLayer":
+            produced.append([by_name[spec["config"]["name"]].output])
+
+    def resolve(leaf: Any) -> Any:
+        if isinstance(leaf, dict) and set(leaf) == {"__tensor__"}:
+            node, index = leaf["__tensor__"]
+            return produced[node][index]
+        return leaf
+
+    def resolve_structure(structure: Any) -> Any:
+        if isinstance(structure, dict) and set(structure) == {"__tensor__"}:
+            return resolve(structure)
+        if isinstance(structure, dict):
+            return {k: resolve_structure(v) for k, v in structure.items()}
+        if isinstance(structure, list):
+            return [resolve_structure(v) for v in structure]
+        return structure
+
+    for call in config["calls"]:
+        layer = layers[call["layer"]]
+        result = layer(*resolve_structure(call["args"]), **resolve_structure(call["kwargs"]))
+        produced.append(list(result) if isinstance(result, (list, tuple)) else [result])
+    return resolve_structure(config["inputs"]), resolve_structure(config["outputs"])

@@ -224,6 +224,13 @@ class Model(Layer):
         text = summary_text(self, line_length=line_length, show_trainable=show_trainable)
         (print_fn or print)(text)
 
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Write the whole model - architecture, weights, compile settings, optimizer state - to one file
+        (any name; ``.gated`` suggested). Load it with ``gated.load_model(path)``."""
+        from ..saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights (Keras layout and names) to a safetensors file."""
         from ..saving._weights import save_weights
@@ -235,6 +242,28 @@ class Model(Layer):
         from ..saving._weights import load_weights
 
         load_weights(self, filepath)
+
+
+    def get_config(self) -> dict[str, Any]:
+        config = {"name": self.name, "trainable": self.trainable}
+        if self._graph is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} is a subclassed model: its architecture is Python code, so it has no config "
+                "to save. Save its weights with save_weights(), or build it as a Sequential or functional Model."
+            )
+        from ._graph import graph_config
+
+        config.update(graph_config(self._graph))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
+        from ._graph import rebuild_graph
+
+        inputs, outputs = rebuild_graph(config, custom_objects)
+        model = cls(inputs, outputs, name=config.get("name"))
+        model.trainable = config.get("trainable", True)
+        return model
 
 
 def _accepts(fn: Any, name: str) -> bool:

@@ -370,6 +370,14 @@ def _in_keras_order(logs: dict[str, float], compiled: CompiledModel) -> float | 
     return values[0] if len(values) == 1 else values
 
 
+def build_optimizer(model) -> None:
+    """Bind the compiled optimizer to the model's trainable parameters (before loading its saved state)."""
+    optimizer = _compiled(model, "loading optimizer state").optimizer
+    if not optimizer.built:
+        model.to(model.compiled.device)
+        optimizer.build([p for p in model.parameters() if p.requires_grad])
+
+
 def _batch_len(x: Any) -> int:
     first = flatten_structure(x)[0]
     return int(first.shape[0]) if hasattr(first, "shape") else len(first)

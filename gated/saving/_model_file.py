@@ -1,0 +1,295 @@
+"""Model files: one safetensors file holding the architecture, the weights and (optionally) the training state.
+
+Layout (format version 1)::
+
+    safetensors header metadata:
+        format          "gated.model"
+        format_version  "1"
+        gated_version   the writer's version
+        model           JSON: {"class_name": "Sequential" | "Model" | <registered>, "config": {...}}
+        weight_names    JSON: ["gru/kernel", ...], in get_weights() order (Keras's layout)
+        compile         JSON or "": the compile() arguments when they can be written as names and configs
+        state           JSON or "": any other state (optimizer, training progress) with tensor references
+    tensors:
+        weights/0000 ... in get_weights() order
+        state/...       tensors referenced from the JSON state
+
+Loading parses JSON and raw tensors only - nothing is unpickled, so an untrusted file cannot run code. Custom
+layers load through ``register_serializable`` or ``custom_objects``. Writes go to a temporary file in the same
+folder and are renamed over the target, so a crash never leaves a damaged file in place of the last good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from .._version import __version__
+
+FORMAT = "gated.model"
+FORMAT_VERSION = 1
+_REGISTRY: dict[str, type] = {}
+
+
+def register_serializable(cls: type | None = None, *, name: str | None = None) -> Any:
+    """Make a custom layer or model class loadable by name: ``@gated.saving.register_serializable()``."""
+
+    def register(klass: type) -> type:
+        _REGISTRY[name or klass.__name__] = klass
+        return klass
+
+    return register(cls) if cls is not None else register
+
+
+def registered(name: str) -> type | None:
+    return _REGISTRY.get(name)
+
+
+# ---------------------------------------------------------------------------------------------- state trees
+def pack_state(tree: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
+    """JSON-able copy of ``tree`` with every tensor / array moved into ``tensors`` and replaced by a reference."""
+    if isinstance(tree, (torch.Tensor, np.ndarray)):
+        key = f"{prefix}{len(tensors):05d}"
+        value = tree.detach().cpu() if isinstance(tree, torch.Tensor) else torch.as_tensor(tree)
+        tensors[key] = value.contiguous().numpy().copy()
+        return {"__tensor__": key, "torch": isinstance(tree, torch.Tensor)}
+    if isinstance(tree, dict):
+        if not all(isinstance(k, (str, int)) for k in tree):
+            raise TypeError(f"Cannot save a dict with keys of type {[type(k).__name__ for k in tree]}.")
+        return {"__dict__": [[k, pack_state(v, prefix, tensors)] for k, v in tree.items()]}
+    if isinstance(tree, (list, tuple)):
+        return {"__list__" if isinstance(tree, list) else "__tuple__": [pack_state(v, prefix, tensors) for v in tree]}
+    if isinstance(tree, (np.integer, np.floating)):
+        return tree.item()
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    raise TypeError(f"Cannot save a value of type {type(tree).__name__} in a model file.")
+
+
+def unpack_state(tree: Any, tensors: Callable[[str], np.ndarray]) -> Any:
+    if isinstance(tree, dict):
+        if "__tensor__" in tree:
+            array = tensors(tree["__tensor__"])
+            return torch.from_numpy(array.copy()) if tree.get("torch", True) else array
+        if "__dict__" in tree:
+            return {k: unpack_state(v, tensors) for k, v in tree["__dict__"]}
+        if "__list__" in tree:
+            return [unpack_state(v, tensors) for v in tree["__list__"]]
+        if "__tuple__" in tree:
+            return tuple(unpack_state(v, tensors) for v in tree["__tuple__"])
+        return {k: unpack_state(v, tensors) for k, v in tree.items()}
+    return tree
+
+
+# ---------------------------------------------------------------------------------------------- compile config
+def _compile_config(model) -> dict[str, Any] | None:
+    compiled = model.compiled
+    if compiled is None:
+        return None
+
+    def plain(value: Any) -> Any:
+        if value is None or isinstance(value, (str, int, float)):
+            return value
+        if isinstance(value, (list, tuple)):
+            parts = [plain(v) for v in value]
+            return None if any(p is _UNSAVED for p in parts) else parts
+        if isinstance(value, dict):
+            parts = {k: plain(v) for k, v in value.items()}
+            return None if any(p is _UNSAVED for p in parts.values()) else parts
+        if hasattr(value, "get_config") and type(value).__module__.startswith("gated."):
+            return {"class_name": type(value).__name__, "config": value.get_config()}
+        return _UNSAVED
+
+    optimizer = compiled.optimizer
+    config = {
+        "optimizer": plain(optimizer) if type(optimizer).__module__ == "gated.optimizers" else _UNSAVED,
+        "loss": plain(compiled.loss_spec),
+        "loss_weights": plain(compiled.loss_weights_spec),
+        "metrics": plain(compiled.metrics_spec),
+        "weighted_metrics": plain(compiled.weighted_metrics_spec),
+    }
+    if any(v is _UNSAVED or (v is None and k == "loss") for k, v in config.items()):
+        return None  # something was a Python object with no config: the file loads uncompiled
+    return config
+
+
+_UNSAVED = object()
+
+
+# ---------------------------------------------------------------------------------------------- saving
+def atomic_save(tensors: dict[str, np.ndarray], metadata: dict[str, str], filepath: str) -> None:
+    directory = os.path.dirname(os.path.abspath(filepath)) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot save to {filepath}: the folder {directory} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=".gated-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, filepath)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(model, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True,
+               extra_state: Any = None) -> None:
+    """Write ``model`` (architecture, weights, compile settings, optimizer state) to one file."""
+    from ._weights import weight_names
+
+    filepath = os.fspath(filepath)
+    if os.path.exists(filepath) and not overwrite:
+        raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+    class_name = type(model).__name__
+    if class_name not in ("Sequential", "Model") and registered(class_name) is not type(model):
+        raise ValueError(
+            f"Model '{model.name}' is a {class_name}; register the class to save it whole "
+            f"(@gated.saving.register_serializable() on {class_name}, with get_config/from_config), or save its "
+            "weights with save_weights()."
+        )
+    tensors: dict[str, np.ndarray] = {}
+    for i, array in enumerate(model.get_weights()):
+        tensors[f"weights/{i:04d}"] = np.ascontiguousarray(array)
+    state: dict[str, Any] = {}
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+        state["optimizer"] = optimizer.state_dict()
+    if extra_state is not None:
+        state["extra"] = extra_state
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "gated_version": __version__,
+        "model": _dumps({"class_name": class_name, "config": model.get_config()}, model),
+        "weight_names": json.dumps(weight_names(model)),
+        "compile": json.dumps(_compile_config(model)) if include_optimizer else "null",
+        "state": json.dumps(pack_state(state, "state/", tensors)) if state else "null",
+    }
+    atomic_save(tensors, metadata, filepath)
+
+
+def _dumps(config: Any, model) -> str:
+    try:
+        return json.dumps(config)
+    except TypeError as err:
+        raise ValueError(
+            f"Model '{model.name}' cannot be saved whole: a layer's configuration holds a Python object ({err}). "
+            "Use names for activations, initializers and regularizers (or register custom classes with "
+            "gated.saving.register_serializable()), or save the weights with save_weights()."
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def _sniff(filepath: str) -> str:
+    with open(filepath, "rb") as handle:
+        head = handle.read(16)
+    if head.startswith(b"PK"):
+        return " It is a zip archive - a Keras .keras file? Import it with gated.interop.from_keras(path)."
+    if head.startswith(b"\x89HDF"):
+        return " It is an HDF5 file - Keras weights? Import them with gated.interop.from_keras(path, model=...)."
+    if not head:
+        return " The file is empty."
+    return ""
+
+
+def read_file(filepath: str | os.PathLike) -> tuple[dict[str, str], Callable[[str], np.ndarray], list[str]]:
+    """(metadata, tensor getter, tensor keys) of a model file, with every problem named."""
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No model file at {filepath}.")
+    try:
+        handle = safe_open(filepath, framework="np")
+        metadata = handle.metadata() or {}
+        keys = list(handle.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{filepath} is not a readable gated model file ({err}).{_sniff(filepath)}") from None
+    if metadata.get("format") != FORMAT:
+        found = metadata.get("format")
+        raise ValueError(
+            f"{filepath} is a safetensors file but not a gated model file (format={found!r}). "
+            + ("It holds weights only: build the model and call model.load_weights(path)."
+               if found == "gated.weights" else "")
+        )
+
+    def tensor(key: str) -> np.ndarray:
+        try:
+            return handle.get_tensor(key)
+        except (SafetensorError, OSError, ValueError) as err:
+            raise ValueError(f"{filepath}: tensor {key!r} cannot be read ({err}); the file is damaged.") from None
+
+    return metadata, tensor, keys
+
+
+def _migrate(metadata: dict[str, str], filepath: str) -> dict[str, str]:
+    """Bring an older file's metadata up to the current format version."""
+    try:
+        version = int(metadata.get("format_version", ""))
+    except ValueError:
+        raise ValueError(f"{filepath}: format_version {metadata.get('format_version')!r} is not a number; the file "
+                         "is damaged.") from None
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{filepath} was written by gated {metadata.get('gated_version')} in model format "
+                         f"{version}; this gated ({__version__}) reads formats up to {FORMAT_VERSION}. Upgrade gated.")
+    # Version 1 is the first format; later versions add their migrations here, oldest first.
+    return metadata
+
+
+def _json(metadata: dict[str, str], key: str, filepath: str) -> Any:
+    try:
+        return json.loads(metadata.get(key, "null"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{filepath}: the '{key}' section is not valid JSON ({err}); the file is damaged.") from None
+
+
+def load_model(filepath: str | os.PathLike, custom_objects: dict[str, type] | None = None, compile: bool = True):
+    """Load a model written by ``model.save``; with ``compile`` the optimizer and its state come back too."""
+    from ..models import Model, Sequential
+
+    filepath = os.fspath(filepath)
+    metadata, tensor, keys = read_file(filepath)
+    metadata = _migrate(metadata, filepath)
+    spec = _json(metadata, "model", filepath)
+    names = _json(metadata, "weight_names", filepath)
+    if not isinstance(spec, dict) or "class_name" not in spec or not isinstance(names, list):
+        raise ValueError(f"{filepath}: the model description is missing or malformed; the file is damaged.")
+    classes = {"Sequential": Sequential, "Model": Model, **_REGISTRY, **(custom_objects or {})}
+    cls = classes.get(spec["class_name"])
+    if cls is None:
+        raise ValueError(f"{filepath} holds a model of class '{spec['class_name']}', which is not registered. Pass "
+                         f"custom_objects={{'{spec['class_name']}': {spec['class_name']}}} or register it with "
+                         "gated.saving.register_serializable().")
+    try:
+        model = cls.from_config(spec["config"], custom_objects=custom_objects)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{filepath}: the model description cannot be rebuilt ({type(err).__name__}: {err}); the "
+                         "file is damaged or was edited.") from None
+    weight_keys = sorted(k for k in keys if k.startswith("weights/"))
+    if len(weight_keys) != len(names):
+        raise ValueError(f"{filepath} lists {len(names)} weights but stores {len(weight_keys)}; the file is damaged.")
+    model.set_weights([tensor(k) for k in weight_keys])
+    if compile:
+        compile_config = _json(metadata, "compile", filepath)
+        if compile_config is not None:
+            model.compile(**compile_config)
+            state = unpack_state(_json(metadata, "state", filepath), tensor) or {}
+            if "optimizer" in state:
+                from ..training._loop import build_optimizer
+
+                build_optimizer(model)
+                model.optimizer.load_state_dict(state["optimizer"])
+    return model
+
+
+def load_extra_state(filepath: str | os.PathLike) -> Any:
+    """The ``extra_state`` saved with a model (training progress in checkpoints), or None."""
+    metadata, tensor, _ = read_file(filepath)
+    state = unpack_state(_json(metadata, "state", os.fspath(filepath)), tensor) or {}
+    return state.get("extra")
