@@ -134,6 +134,9 @@ def atomic_save(tensors: dict[str, np.ndarray], metadata: dict[str, str], filepa
         save_file(tensors, tmp, metadata=metadata)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         os.replace(tmp, filepath)
     finally:
         if os.path.exists(tmp):

@@ -7,13 +7,14 @@ changes.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
+
+from ._model_file import atomic_save
 
 
 def weight_names(model) -> list[str]:
@@ -39,15 +40,7 @@ def save_weights(model, filepath: str | os.PathLike, overwrite: bool = True) -> 
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
     names = [f"{i:04d}:{name}" for i, name in enumerate(weight_names(model))]
     arrays = {name: np.ascontiguousarray(w) for name, w in zip(names, model.get_weights())}
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".gated-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        save_file(arrays, tmp, metadata={"format": "gated.weights", "version": "1"})
-        os.replace(tmp, filepath)  # atomic: a crash never leaves a half-written file in place of the old one
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(arrays, {"format": "gated.weights", "version": "1"}, filepath)
 
 
 def load_weights(model, filepath: str | os.PathLike) -> None:
