@@ -1,0 +1,286 @@
+"""The ``Callback`` base with Keras's hook names, the ``CallbackList`` the trainer drives, ``History`` and
+``LambdaCallback``.
+
+The model a callback sees needs only what each callback reads (see ``gated.callbacks``); the base itself stores
+``model`` and ``params`` and does nothing else.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Iterable, Iterator
+
+
+class Callback:
+    """Base class for objects that hook into ``fit``, ``evaluate`` and ``predict``.
+
+    Override the hooks you need. ``self.model`` is the model being trained and ``self.params`` a dict of training
+    parameters (``{'verbose': 1, 'epochs': 10, 'steps': 32}``); ``logs`` dicts map metric names to Python floats,
+    validation names prefixed with ``'val_'``.
+    """
+
+    def __init__(self):
+        self.params: dict[str, Any] | None = None
+        self._model = None
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def set_model(self, model) -> None:
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    # Keras's backwards-compatible aliases: the train-batch hooks call them by default.
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Alias of ``on_train_batch_begin`` kept from Keras 2."""
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Alias of ``on_train_batch_end`` kept from Keras 2."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """At the start of epoch ``epoch`` (0-based) of ``fit``."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """At the end of an epoch; ``logs`` holds the epoch's training and validation (``val_``) results."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Before training batch ``batch`` (0-based within the epoch)."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """After a training batch; ``logs`` holds the results aggregated so far this epoch."""
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Before a batch of ``evaluate`` or of validation inside ``fit``."""
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """After a batch of ``evaluate`` or of validation inside ``fit``."""
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Before a batch of ``predict``."""
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """After a batch of ``predict``."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """At the start of ``fit``."""
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """At the end of ``fit``; ``logs`` are the last epoch's."""
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        """At the start of ``evaluate`` or of a validation pass."""
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        """At the end of ``evaluate`` or of a validation pass."""
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        """At the start of ``predict``."""
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        """At the end of ``predict``."""
+
+
+def print_msg(message: str, line_break: bool = True) -> None:
+    """Write to the current ``sys.stdout`` (looked up at call time, so redirections apply) and flush."""
+    sys.stdout.write(message + "\n" if line_break else message)
+    sys.stdout.flush()
+
+
+def pythonify_logs(logs: dict | None) -> dict[str, Any]:
+    """A new dict with keys sorted, nested dicts flattened and scalar tensors/arrays turned into Python floats.
+
+    Keras's rule: the keys come out sorted, which is why histories and progress bars list ``accuracy`` before
+    ``loss``. Values that are not scalars (strings, arrays with several elements) are kept as they are.
+    """
+    result: dict[str, Any] = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(pythonify_logs(value))
+            continue
+        if not isinstance(value, (str, bytes)):
+            try:
+                value = float(value)
+            except (TypeError, ValueError, RuntimeError):  # not a scalar: keep it as it is
+                pass
+        result[key] = value
+    return result
+
+
+class CallbackList(Callback):
+    """Calls every hook on each callback in order; the trainer's single endpoint.
+
+    Each hook converts ``logs`` once (``pythonify_logs``) and hands the SAME dict to every callback, so a key
+    added by one callback (``ReduceLROnPlateau`` adds ``'learning_rate'``) is seen by those after it, as in Keras.
+
+    Args:
+        callbacks: a list of ``Callback`` instances (or ``None``).
+        add_history: append a ``History`` unless the list holds one; ``model.history`` is set to it.
+        add_progbar: append a ``ProgbarLogger`` unless the list holds one.
+        model: the model the callbacks act on.
+        **params: passed to every callback's ``set_params`` (``verbose``, ``epochs``, ``steps``).
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] | None = None, add_history: bool = False,
+                 add_progbar: bool = False, model=None, **params):
+        super().__init__()
+        self.callbacks: list[Callback] = list(callbacks) if callbacks else []
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"Every callback must be an instance of gated.callbacks.Callback; received "
+                    f"{type(callback).__name__} {callback!r}. Subclass Callback, or wrap plain functions in "
+                    "LambdaCallback(on_epoch_end=...)."
+                )
+        from ._logging import ProgbarLogger  # imported here: _logging imports this module
+
+        self._history = next((c for c in self.callbacks if isinstance(c, History)), None)
+        self._progbar = next((c for c in self.callbacks if isinstance(c, ProgbarLogger)), None)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+        self.set_model(model)
+        self.set_params(params)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+
+    def __iter__(self) -> Iterator[Callback]:
+        return iter(self.callbacks)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+        if params:
+            for callback in self.callbacks:
+                callback.set_params(params)
+
+    def set_model(self, model) -> None:
+        if model is None:
+            return
+        super().set_model(model)
+        if self._history is not None:
+            model.history = self._history
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def _call(self, hook: str, *args, logs: dict | None = None) -> None:
+        # Keras's calling convention: batch hooks get ``logs=`` by keyword, the others positionally.
+        logs = pythonify_logs(logs)
+        for callback in self.callbacks:
+            if "batch" in hook:
+                getattr(callback, hook)(*args, logs=logs)
+            else:
+                getattr(callback, hook)(*args, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call("on_batch_begin", batch, logs=logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call("on_batch_end", batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call("on_predict_batch_end", batch, logs=logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs=logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs=logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs=logs)
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history == {'loss': [...], 'val_loss': [...]}``, ``history.epoch``.
+
+    ``fit`` adds one and returns it; it is also ``model.history``. Like Keras, ``history`` keeps accumulating when
+    the same instance is passed to several ``fit`` calls, while ``epoch`` restarts with each.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        self.model.history = self
+
+
+_LAMBDA_HOOKS = (
+    "on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_train_batch_begin",
+    "on_train_batch_end", "on_batch_begin", "on_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin",
+    "on_test_batch_end", "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end",
+)
+
+
+class LambdaCallback(Callback):
+    """A callback made of plain functions, called with the hook's positional arguments.
+
+    ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``,
+    ``on_train_end(logs)``, ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``; any other
+    hook (``on_test_end=...``) may be passed by keyword.
+    """
+
+    def __init__(self, on_epoch_begin: Callable | None = None, on_epoch_end: Callable | None = None,
+                 on_train_begin: Callable | None = None, on_train_end: Callable | None = None,
+                 on_train_batch_begin: Callable | None = None, on_train_batch_end: Callable | None = None,
+                 **kwargs: Callable):
+        super().__init__()
+        unknown = sorted(set(kwargs) - set(_LAMBDA_HOOKS))
+        if unknown:
+            raise TypeError(
+                f"LambdaCallback received unknown hook(s) {unknown}. Known hooks: {', '.join(_LAMBDA_HOOKS)}."
+            )
+        hooks = dict(kwargs, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        for name, fn in hooks.items():
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback({name}=...) must be a function; received {type(fn).__name__}.")
+            setattr(self, name, fn)
