@@ -33,6 +33,26 @@ class Callback:
     def model(self):
         return self._model
 
+    def get_state(self) -> dict[str, Any]:
+        """What a resumed ``fit`` needs to continue this callback exactly: its plain attributes (numbers,
+        strings, arrays and lists of them). Override for callbacks with other state."""
+        from ..saving._model_file import pack_state
+
+        state = {}
+        for key, value in vars(self).items():
+            if key in ("params", "_model") or callable(value):
+                continue
+            try:
+                pack_state(value, "", {})
+            except TypeError:
+                continue
+            state[key] = value
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
     # Keras's backwards-compatible aliases: the train-batch hooks call them by default.
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """Alias of ``on_train_batch_begin`` kept from Keras 2."""
@@ -151,6 +171,13 @@ class CallbackList(Callback):
 
     def append(self, callback: Callback) -> None:
         self.callbacks.append(callback)
+
+    def history_callback(self) -> "History | None":
+        return self._history
+
+    def user_callbacks(self) -> list[Callback]:
+        """The callbacks other than the History and progress bar that fit adds."""
+        return [c for c in self.callbacks if c is not self._history and c is not self._progbar]
 
     def __iter__(self) -> Iterator[Callback]:
         return iter(self.callbacks)

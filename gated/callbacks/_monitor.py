@@ -184,12 +184,17 @@ class ModelCheckpoint(MonitorCallback):
     batches. Unlike Keras, the file extension is not checked: it is the model's ``save``/``save_weights`` that
     decides what a path may be.
 
-    Model interface: ``save(path)`` or ``save_weights(path)``.
+    ``save_training_state=True`` (gated's addition) also writes the training progress - epoch and batch, random
+    number generator states, history, the other callbacks' state and the running metrics - so that
+    ``model.fit(..., resume_from=path)`` continues a killed run exactly where the file was written.
+
+    Model interface: ``save(path)`` / ``save(path, training_state=True)`` or ``save_weights(path)``.
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
-                 save_freq: str | int = "epoch", initial_value_threshold: float | None = None):
+                 save_freq: str | int = "epoch", initial_value_threshold: float | None = None,
+                 save_training_state: bool = False):
         super().__init__(monitor, mode, baseline=initial_value_threshold)
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
                                      or save_freq < 1):
@@ -200,6 +205,10 @@ class ModelCheckpoint(MonitorCallback):
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
+        if save_training_state and save_weights_only:
+            raise ValueError("ModelCheckpoint(save_training_state=True) writes whole model files; it cannot be "
+                             "combined with save_weights_only=True.")
+        self.save_training_state = save_training_state
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen: int | None = None
         self._current_epoch = 0
@@ -287,6 +296,9 @@ class ModelCheckpoint(MonitorCallback):
                 f"{type(self.model).__name__} does not have."
                 + ("" if self.save_weights_only else " Pass save_weights_only=True to save the weights alone.")
             )
-        save(filepath)
+        if self.save_training_state:
+            save(filepath, training_state=True)  # resumable with fit(..., resume_from=filepath)
+        else:
+            save(filepath)
         if self.verbose > 0:
             print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")

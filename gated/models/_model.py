@@ -31,6 +31,7 @@ class Model(Layer):
         self.history = None
         self.optimizer = None
         self.compiled = None  # a gated.training.CompiledModel after compile()
+        self._fit_progress = None  # a gated.training._resume.FitProgress while fit() runs
         self._graph: Graph | None = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
@@ -175,15 +176,20 @@ class Model(Layer):
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1):
-        """Train, as ``keras.Model.fit``; returns a ``History`` whose ``.history`` has Keras's keys."""
+            validation_freq: int = 1, resume_from: str | None = None):
+        """Train, as ``keras.Model.fit``; returns a ``History`` whose ``.history`` has Keras's keys.
+
+        ``resume_from``: a checkpoint written by ``ModelCheckpoint(..., save_training_state=True)``; training
+        continues from the batch after it, with the same data, callbacks and settings as the run that wrote it.
+        """
         from ..training import fit
 
         return fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                    validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                    class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                   validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+                   validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+                   resume_from=resume_from)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Sequence[Any] | None = None,
@@ -224,12 +230,16 @@ class Model(Layer):
         text = summary_text(self, line_length=line_length, show_trainable=show_trainable)
         (print_fn or print)(text)
 
-    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
+    def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
+             training_state: bool = False) -> None:
         """Write the whole model - architecture, weights, compile settings, optimizer state - to one file
-        (any name; ``.gated`` suggested). Load it with ``gated.load_model(path)``."""
+        (any name; ``.gated`` suggested). Load it with ``gated.load_model(path)``. ``training_state`` (during fit)
+        also records the training progress for ``fit(..., resume_from=path)``."""
         from ..saving import save_model
+        from ..training._resume import training_state as progress
 
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        extra = progress(self) if training_state else None
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, extra_state=extra)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights (Keras layout and names) to a safetensors file."""

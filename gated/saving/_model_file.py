@@ -57,8 +57,10 @@ def pack_state(tree: Any, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
     """JSON-able copy of ``tree`` with every tensor / array moved into ``tensors`` and replaced by a reference."""
     if isinstance(tree, (torch.Tensor, np.ndarray)):
         key = f"{prefix}{len(tensors):05d}"
-        value = tree.detach().cpu() if isinstance(tree, torch.Tensor) else torch.as_tensor(tree)
-        tensors[key] = value.contiguous().numpy().copy()
+        if isinstance(tree, torch.Tensor):
+            tensors[key] = tree.detach().cpu().contiguous().numpy().copy()
+        else:
+            tensors[key] = np.ascontiguousarray(tree).copy()
         return {"__tensor__": key, "torch": isinstance(tree, torch.Tensor)}
     if isinstance(tree, dict):
         if not all(isinstance(k, (str, int)) for k in tree):

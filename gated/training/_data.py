@@ -73,8 +73,13 @@ class ArrayData:
         return math.ceil(self.num_samples / self.batch_size)
 
     def batches(self, shuffle: bool = False, steps: int | None = None) -> Iterator[Batch]:
+        """The epoch's batches; the shuffle is drawn now, from torch's global generator (not at the first batch)."""
         n = self.num_samples
         order = torch.randperm(n).to(flatten_structure(self.x)[0].device) if shuffle else None
+        return self._iterate(order, steps)
+
+    def _iterate(self, order: torch.Tensor | None, steps: int | None) -> Iterator[Batch]:
+        n = self.num_samples
         for i, start in enumerate(range(0, n, self.batch_size)):
             if steps is not None and i >= steps:
                 return

@@ -11,6 +11,7 @@ import torch
 from ..models._graph import flatten_structure, map_structure
 from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
+from ._resume import FitProgress, read_progress, restore_callbacks, rng_state, set_rng_state
 from ._targets import check_targets
 
 
@@ -162,6 +163,13 @@ class _Losses:
         for tracker, value in zip(self.outputs.values(), per_output):
             tracker.update(value, size)
 
+    def get_state(self) -> list[Any]:
+        return [[t.total, t.count] for t in [self.total, *self.outputs.values()]]
+
+    def set_state(self, state: list[Any]) -> None:
+        for tracker, (total, count) in zip([self.total, *self.outputs.values()], state):
+            tracker.total, tracker.count = total, int(count)
+
 
 def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str, float]:
     logs = {"loss": loss.total.result()}
@@ -174,17 +182,19 @@ def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str,
 def _wants_batch_logs(callbacks) -> bool:
     from ..callbacks import Callback
 
+    hooks = ("on_train_batch_end", "on_test_batch_end", "on_batch_end")
     for cb in callbacks.callbacks:
-        if type(cb).on_train_batch_end is not Callback.on_train_batch_end or \
-                type(cb).on_test_batch_end is not Callback.on_test_batch_end:
-            return True
+        for hook in hooks:
+            if hook in vars(cb) or getattr(type(cb), hook) is not getattr(Callback, hook):
+                return True
     return False
 
 
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
-    from ..callbacks import CallbackList
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+        resume_from=None):
+    from ..callbacks import CallbackList, ModelCheckpoint
 
     trainer = _Trainer(model)
     batch_size = _check_batch_size(batch_size)
@@ -208,27 +218,53 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     if isinstance(train, ArrayData) and not compiled.built:
         trainer.prepare(next(train.batches()))  # check targets against outputs before anything is printed or run
     steps = steps_per_epoch or train.steps
+    # Resumable checkpoints go last, so the state they record includes every other callback's epoch-end update.
+    callbacks = list(callbacks or [])
+    callbacks.sort(key=lambda cb: isinstance(cb, ModelCheckpoint) and cb.save_training_state)
     callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                              verbose=verbose, epochs=epochs, steps=steps)
+    resume = _resume(model, trainer, train, resume_from, callbacks) if resume_from is not None else None
+    if resume is not None:
+        initial_epoch = resume["epoch"] + (1 if resume["step"] is None else 0)
     batch_logs = _wants_batch_logs(callbacks)
     model.stop_training = False
     was_training = model.training
+    progress = FitProgress(callbacks, compiled=compiled)
+    model._fit_progress = progress
     callbacks.on_train_begin()
     epoch_logs: dict[str, float] = {}
     try:
         for epoch in range(initial_epoch, epochs):
             compiled.reset_metrics() if compiled.built else None
             loss = _Losses(compiled) if compiled.built else None
+            progress.epoch, progress.step, progress.losses = epoch, None, loss
+            progress.epoch_rng = rng_state()
             callbacks.on_epoch_begin(epoch)
             model.train()
-            for step, batch in enumerate(train.batches(shuffle=shuffle, steps=steps_per_epoch)):
+            skip = 0
+            if resume is not None and resume["step"] is not None and epoch == resume["epoch"]:
+                set_rng_state(resume["epoch_rng"])  # redraw this epoch's shuffle ...
+                progress.epoch_rng = resume["epoch_rng"]
+            batches = train.batches(shuffle=shuffle, steps=steps_per_epoch)
+            if resume is not None and epoch == initial_epoch:
+                set_rng_state(resume["rng"])  # ... then continue the random stream where the checkpoint was
+                if resume["step"] is not None:
+                    skip = resume["step"] + 1
+                    loss.set_state(resume["losses"])
+                    for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
+                        metric._state = dict(state)
+            for step, batch in enumerate(batches):
+                if step < skip:
+                    continue
                 if step == 0 and not compiled.built:
                     trainer.prepare(batch)
                     model.train()
                 loss = loss or _Losses(compiled)
+                progress.losses = loss
                 callbacks.on_train_batch_begin(step)
                 value, per_output, size = trainer.step(batch, class_weight)
                 loss.update(value, per_output, size)
+                progress.step = step
                 callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
                 if model.stop_training:
                     break
@@ -238,13 +274,38 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if val is not None and (epoch + 1) % validation_freq == 0:
                 model.eval()
                 epoch_logs.update(_evaluate_source(model, val, validation_steps, prefix="val_"))
+            progress.step, progress.epoch_logs = None, epoch_logs
             callbacks.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
     finally:
         model.train(was_training)
+        model._fit_progress = None
     callbacks.on_train_end(epoch_logs)
     return model.history
+
+
+def _resume(model, trainer: _Trainer, train, path, callbacks) -> dict[str, Any]:
+    """Load weights, optimizer state and progress from a resumable checkpoint into this fit."""
+    from ..saving._model_file import read_file, unpack_state, _json
+
+    path = str(path)
+    state = read_progress(path)
+    if not isinstance(train, ArrayData) and state["step"] is not None:
+        raise ValueError(f"{path} was written in the middle of an epoch; resuming there needs in-memory arrays "
+                         "(the skipped batches are found again by index). Resume from an epoch-end checkpoint.")
+    compiled = trainer.compiled
+    if not compiled.built:
+        trainer.prepare(next(train.batches()))
+    metadata, tensor, keys = read_file(path)
+    weights = [tensor(k) for k in sorted(k for k in keys if k.startswith("weights/"))]
+    model.set_weights(weights)
+    saved = unpack_state(_json(metadata, "state", path), tensor) or {}
+    if "optimizer" in saved:
+        build_optimizer(model)
+        model.optimizer.load_state_dict(saved["optimizer"])
+    restore_callbacks(callbacks, state, path)
+    return state
 
 
 def _validation_source(trainer: _Trainer, validation_data: Any, batch_size: int):
