@@ -253,6 +253,12 @@ class Model(Layer):
 
         load_weights(self, filepath)
 
+    def export(self, filepath: str, format: str = "onnx", verbose: Any = None, **kwargs: Any) -> None:
+        """Write the model for deployment, as ``keras.Model.export``; ``format="onnx"`` (see gated.export)."""
+        from ..export import export
+
+        export(self, filepath, format=format, **kwargs)
+
 
     def get_config(self) -> dict[str, Any]:
         config = {"name": self.name, "trainable": self.trainable}
