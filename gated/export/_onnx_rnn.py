@@ -25,11 +25,10 @@ import numpy as np
 
 from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
 from ..layers._cells import RecurrentCell
+from ..saving._convert import keras_blocks_to_onnx
 from ._graph import GraphBuilder, Value
 from ._onnx_layers import activation_name
 
-# ONNX gate block i is Keras gate block _ONNX_ORDER[kind][i].
-_ONNX_ORDER = {"gru": (0, 1, 2), "lstm": (0, 3, 1, 2), "simple_rnn": (0,)}
 _OPERATOR = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "RNN"}
 # Keras activation -> (ONNX recurrent-operator activation, alpha, beta)
 RNN_ACTIVATIONS = {
@@ -43,9 +42,7 @@ _INT64_MIN = np.iinfo(np.int64).min
 
 
 def _onnx_blocks(array: np.ndarray, kind: str) -> np.ndarray:
-    """Reorder gate blocks on the last axis from Keras's order to ONNX's."""
-    blocks = np.split(array, len(_ONNX_ORDER[kind]), axis=-1)
-    return np.concatenate([blocks[i] for i in _ONNX_ORDER[kind]], axis=-1)
+    return keras_blocks_to_onnx(array, kind)
 
 
 def _weights(cell: RecurrentCell) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -42,6 +42,12 @@ class Bidirectional(Layer):
         elif not isinstance(backward_layer, RNN):
             raise ValueError(f"backward_layer must be a recurrent layer; received {backward_layer!r}.")
         self.backward_layer = backward_layer
+        if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
+            raise ValueError(
+                f"Bidirectional needs its forward and backward layers to run in opposite directions, but both have "
+                f"go_backwards={self.forward_layer.go_backwards}. Wrap a layer with go_backwards=False (the backward "
+                "copy is made with go_backwards=True), or pass a backward_layer with the opposite setting."
+            )
         for attr in ("return_sequences", "return_state"):
             if getattr(self.forward_layer, attr) != getattr(self.backward_layer, attr):
                 raise ValueError(f"Forward and backward layers must agree on {attr}.")

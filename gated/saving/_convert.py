@@ -14,7 +14,8 @@ LSTM                       (4H,)                        ``bias_ih``; torch's sec
 SimpleRNN                  (H,)                         ``bias_ih``; torch's second bias is summed in
 ========================  ===========================  ===============================================
 
-All functions are differentiable, so regularizers and constraints can act on the Keras view.
+All torch functions are differentiable, so regularizers and constraints can act on the Keras view. ONNX's
+recurrent operators take Keras's GRU order (z, r, h) but order LSTM gates i, o, f, c (``keras_blocks_to_onnx``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ import torch
 
 # torch block i holds Keras block _PERMUTATION[kind][i]; each permutation is its own inverse.
 _PERMUTATION = {"gru": (1, 0, 2), "lstm": (0, 1, 2, 3), "simple_rnn": (0,)}
+
+
+# ONNX gate block i holds Keras gate block _ONNX_ORDER[kind][i]: GRU z, r, h as Keras; LSTM i, o, f, c.
+_ONNX_ORDER = {"gru": (0, 1, 2), "lstm": (0, 3, 1, 2), "simple_rnn": (0,)}
+
+
+def keras_blocks_to_onnx(array, kind: str):
+    """Reorder gate blocks on the last axis of a Keras-layout numpy array into ONNX's gate order."""
+    import numpy as np
+
+    blocks = np.split(array, len(_ONNX_ORDER[kind]), axis=-1)
+    return np.concatenate([blocks[i] for i in _ONNX_ORDER[kind]], axis=-1)
 
 
 def gate_count(kind: str) -> int:
