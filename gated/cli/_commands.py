@@ -1,0 +1,305 @@
+"""What each ``gated`` subcommand does, built on the public API (datasets, recipes, models, plots)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import datasets, recipes
+from .._version import __version__
+from ._sources import SERIES, align_lengths, as_float_list, describe_sources, load_labeled, load_series
+
+
+def _say(args, text: str = "") -> None:
+    if not args.json or args.verbose:
+        print(text, flush=True)
+
+
+def _emit(args, result: dict[str, Any]) -> dict[str, Any]:
+    if args.json:
+        print(json.dumps(result, sort_keys=True), flush=True)
+    return result
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = "  ".join(f"{h:<{w}}" for h, w in zip(header, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(f"{str(c):<{w}}" for c, w in zip(row, widths)) for row in rows]
+    return "\n".join(out)
+
+
+def _fit_verbose(args) -> int:
+    if args.json and not args.verbose:
+        return 0
+    return 1 if sys.stdout.isatty() else (2 if args.verbose else 0)
+
+
+def _plot_module(args):
+    if not args.plot:
+        return None
+    from .. import plot
+
+    plot._matplotlib()  # fail before training, with the install hint, when matplotlib is missing
+    os.makedirs(args.plot, exist_ok=True)
+    return plot
+
+
+# ---------------------------------------------------------------------------------------------- classification
+def _classification_data(args):
+    train = load_labeled(args.train, "train", label_column=args.label_column)
+    if train.y is None:
+        raise ValueError(f"{train.name} has no labels; training needs a class label for every series.")
+    test = None
+    if args.test:
+        test = load_labeled(args.test, "test", class_names=train.class_names, label_column=args.label_column)
+        if test.x.shape[2] != train.x.shape[2]:
+            raise ValueError(f"{train.name} has {train.x.shape[2]} channels but {test.name} has {test.x.shape[2]}.")
+        train.x, test.x = align_lengths(train.x, test.x)
+    return train, test
+
+
+def _classify(args, cell: str, train, test, seed: int):
+    return recipes.train_classifier(train.x, train.y, None if test is None else test.x,
+                                    None if test is None else test.y, cell=cell, units=args.units,
+                                    epochs=args.epochs, batch_size=args.batch_size, seed=seed,
+                                    verbose=_fit_verbose(args))
+
+
+def cmd_train(args) -> dict[str, Any]:
+    plot = _plot_module(args)
+    train, test = _classification_data(args)
+    _say(args, f"Training a {args.model.upper()} classifier on {train.name}: {len(train.x)} series of "
+               f"{train.x.shape[1]} steps x {train.x.shape[2]} channels, {len(train.class_names or ())} classes.")
+    result = _classify(args, args.model, train, test, args.seed)
+    out: dict[str, Any] = {"command": "train", "model": args.model, "parameters": result.parameters,
+                           "epochs": result.best_epoch, "train_seconds": round(result.train_seconds, 3)}
+    rows = []
+    if test is not None and test.y is not None:
+        baseline = float(np.mean(recipes.one_nn_euclidean(train.x, train.y, test.x) == test.y))
+        out.update(test_accuracy=result.test_accuracy, baseline_1nn_euclidean_accuracy=baseline)
+        rows = [[f"gated {args.model.upper()}", f"{result.test_accuracy:.4f}"], ["1-NN Euclidean", f"{baseline:.4f}"]]
+        _say(args, "\n" + _table(rows, ["model", "test accuracy"]))
+    if args.save:
+        recipes.save_classifier(result, args.save, train.class_names)
+        out["saved"] = args.save
+        _say(args, f"Saved to {args.save} (use: gated evaluate --model {args.save} --test ...).")
+    if plot is not None:
+        paths = [plot.training_curves(result.history, os.path.join(args.plot, "training_curves.png"),
+                                      title=f"{args.model.upper()} on {train.name}")]
+        if test is not None and test.y is not None:
+            paths.append(plot.confusion_matrix(test.y, result.test_predictions, class_names=test.class_names,
+                                               path=os.path.join(args.plot, "confusion_matrix.png")))
+        out["plots"] = paths
+        _say(args, "Plots: " + ", ".join(paths))
+    return _emit(args, out)
+
+
+# ---------------------------------------------------------------------------------------------- forecasting
+def _series(args):
+    try:
+        series = load_series(args.csv, args.column, args.missing)
+    except ValueError as err:
+        if "missing values" in str(err) and args.missing == "raise":
+            raise ValueError(f"{err}\nOn the command line: --missing interpolate or --missing drop.") from None
+        raise
+    season = args.season or series.season or 1
+    if args.horizon >= len(series.values) // 2:
+        raise ValueError(f"--horizon {args.horizon} leaves too little of the {len(series.values)} values to train on; "
+                         "use a horizon below half the series.")
+    return series, season
+
+
+def _forecast_once(args, cell: str, series, season: int, seed: int):
+    history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
+    result = recipes.train_forecaster(history, args.horizon, season=season, lookback=args.lookback, cell=cell,
+                                      units=args.units, epochs=args.epochs, seed=seed, verbose=_fit_verbose(args))
+    predicted = result.forecast(history)
+    return result, predicted, recipes.forecast_errors(actual, predicted, history, season)
+
+
+def cmd_forecast(args) -> dict[str, Any]:
+    plot = _plot_module(args)
+    series, season = _series(args)
+    history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
+    _say(args, f"Forecasting the last {args.horizon} of {len(series.values)} values of {series.name} "
+               f"(season {season}) with a {args.model.upper()}.")
+    result, predicted, errors = _forecast_once(args, args.model, series, season, args.seed)
+    naive = recipes.naive_forecast(history, args.horizon)
+    seasonal = recipes.seasonal_naive_forecast(history, args.horizon, season)
+    baselines = {"naive": recipes.forecast_errors(actual, naive, history, season),
+                 "seasonal_naive": recipes.forecast_errors(actual, seasonal, history, season)}
+    out: dict[str, Any] = {"command": "forecast", "model": args.model, "horizon": args.horizon, "season": season,
+                           "lookback": result.lookback, "parameters": result.parameters,
+                           "train_seconds": round(result.train_seconds, 3),
+                           "forecast": as_float_list(predicted)}
+    out.update({f"test_{k}": v for k, v in errors.items()})
+    for name, values in baselines.items():
+        out.update({f"{name}_{k}": v for k, v in values.items()})
+    rows = [[f"gated {args.model.upper()}"] + [f"{errors[k]:.4f}" for k in ("mape", "smape", "mase", "rmse")]]
+    rows += [[name.replace("_", " ")] + [f"{v[k]:.4f}" for k in ("mape", "smape", "mase", "rmse")]
+             for name, v in baselines.items()]
+    _say(args, "\n" + _table(rows, ["model", "MAPE", "sMAPE", "MASE", "RMSE"]))
+    if args.save:
+        recipes.save_forecaster(result, args.save, season)
+        out["saved"] = args.save
+    if plot is not None:
+        paths = [plot.training_curves(result.history, os.path.join(args.plot, "training_curves.png")),
+                 plot.forecast(series.timestamps, series.values, predicted, path=os.path.join(args.plot, "forecast.png"),
+                               horizon_start=series.timestamps[-args.horizon],
+                               baselines={"naive": naive, "seasonal naive": seasonal}, title=series.name)]
+        out["plots"] = paths
+        _say(args, "Plots: " + ", ".join(paths))
+    return _emit(args, out)
+
+
+# ---------------------------------------------------------------------------------------------- saved models
+def cmd_evaluate(args) -> dict[str, Any]:
+    task, predictor, state = recipes.load_recipe(args.model)
+    if task == "classification":
+        if not args.test:
+            raise ValueError("A classifier is evaluated on labelled series: pass --test FILE (or a built-in name).")
+        names = tuple(state["class_names"]) if state.get("class_names") else None
+        test = load_labeled(args.test, "test", class_names=names, label_column=args.label_column)
+        if test.y is None:
+            raise ValueError(f"{test.name} has no labels to evaluate against.")
+        accuracy = float(np.mean(predictor.predict(test.x) == test.y))
+        _say(args, f"test accuracy on {test.name}: {accuracy:.4f} ({len(test.y)} series)")
+        return _emit(args, {"command": "evaluate", "task": task, "test_accuracy": accuracy, "samples": len(test.y)})
+    if not args.csv:
+        raise ValueError("A forecaster is evaluated on a series: pass --csv FILE (or a built-in name) and --column.")
+    series = load_series(args.csv, args.column, args.missing)
+    horizon = predictor.horizon
+    history, actual = series.values[:-horizon], series.values[-horizon:]
+    errors = recipes.forecast_errors(actual, predictor.forecast(history), history, state.get("season") or 1)
+    _say(args, "  ".join(f"test_{k}={v:.4f}" for k, v in errors.items()))
+    return _emit(args, {"command": "evaluate", "task": task, **{f"test_{k}": v for k, v in errors.items()}})
+
+
+def cmd_predict(args) -> dict[str, Any]:
+    task, predictor, state = recipes.load_recipe(args.model)
+    if task == "classification":
+        names = tuple(state["class_names"]) if state.get("class_names") else None
+        data = load_labeled(args.input, "test", class_names=names, label_column=args.label_column)
+        ids = predictor.predict(data.x)
+        labels = [names[i] if names else str(i) for i in ids]
+        lines = ["index,prediction"] + [f"{i},{label}" for i, label in enumerate(labels)]
+        out = {"command": "predict", "task": task, "predictions": labels}
+    else:
+        series = load_series(args.input, args.column, args.missing)
+        values = predictor.forecast(series.values)
+        lines = ["step,forecast"] + [f"{i + 1},{v!r}" for i, v in enumerate(values)]
+        out = {"command": "predict", "task": task, "forecast": as_float_list(values)}
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        out["output"] = args.output
+        _say(args, f"Wrote {len(lines) - 1} predictions to {args.output}.")
+    elif not args.json:
+        sys.stdout.write(text)
+    return _emit(args, out)
+
+
+# ---------------------------------------------------------------------------------------------- comparison
+def cmd_compare(args) -> dict[str, Any]:
+    cells = [c.strip() for c in args.models.split(",")]
+    rows, out = [], {"command": "compare", "results": {}}
+    if args.csv:
+        series, season = _series(args)
+        for cell in cells:
+            result, _, errors = _forecast_once(args, cell, series, season, args.seed)
+            out["results"][cell] = {"parameters": result.parameters, "train_seconds": result.train_seconds, **errors}
+            rows.append([cell.upper(), f"{result.parameters:,}", f"{result.train_seconds:.1f}", f"{errors['mase']:.4f}",
+                         f"{errors['rmse']:.4f}"])
+        _say(args, "\n" + _table(rows, ["model", "parameters", "train s", "MASE", "RMSE"]))
+    else:
+        train, test = _classification_data(args)
+        if test is None:
+            raise ValueError("gated compare needs --test as well as --train (or --csv for forecasting).")
+        for cell in cells:
+            result = _classify(args, cell, train, test, args.seed)
+            out["results"][cell] = {"parameters": result.parameters, "train_seconds": result.train_seconds,
+                                    "test_accuracy": result.test_accuracy, "epochs": result.best_epoch}
+            rows.append([cell.upper(), f"{result.parameters:,}", f"{result.train_seconds:.1f}",
+                         f"{result.test_accuracy:.4f}"])
+        baseline = float(np.mean(recipes.one_nn_euclidean(train.x, train.y, test.x) == test.y))
+        out["baseline_1nn_euclidean_accuracy"] = baseline
+        rows.append(["1-NN Euclidean", "-", "-", f"{baseline:.4f}"])
+        _say(args, "\n" + _table(rows, ["model", "parameters", "train s", "test accuracy"]))
+    return _emit(args, out)
+
+
+# ---------------------------------------------------------------------------------------------- info and demo
+def cmd_info(args) -> dict[str, Any]:
+    import torch
+
+    info: dict[str, Any] = {"gated": __version__, "python": platform.python_version(), "torch": torch.__version__,
+                            "numpy": np.__version__, "platform": platform.platform(),
+                            "cpu_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+                            "cuda": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    from importlib import metadata
+
+    for optional in ("matplotlib", "onnx", "onnxruntime", "h5py", "keras"):
+        try:
+            info[optional] = metadata.version(optional)  # without importing: keras would look for a backend
+        except metadata.PackageNotFoundError:
+            info[optional] = None
+    if not args.json:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value if value is not None else 'not installed'}")
+    return _emit(args, info)
+
+
+def cmd_demo(args) -> dict[str, Any]:
+    """Built-in data, default recipes, small budgets: a GRU against the baselines in about two minutes."""
+    start = time.perf_counter()
+    out: dict[str, Any] = {"command": "demo"}
+    _say(args, f"gated {__version__} demo: GRU models on built-in real data, against baselines computed here.\n")
+    (x_train, y_train), (x_test, y_test) = datasets.italy_power_demand.load_data()
+    _say(args, "1/2  ItalyPowerDemand: classify a day's 24 hourly electricity readings as winter or summer "
+               f"({len(x_train)} training days, {len(x_test)} test days).")
+    result = recipes.train_classifier(x_train, y_train, x_test, y_test, units=32, epochs=args.epochs,
+                                      patience=15, seed=args.seed, verbose=_fit_verbose(args))
+    baseline = float(np.mean(recipes.one_nn_euclidean(x_train, y_train, x_test) == y_test))
+    out["italy_power_demand"] = {"gru_test_accuracy": result.test_accuracy, "baseline_1nn_euclidean": baseline,
+                                 "train_seconds": result.train_seconds, "parameters": result.parameters}
+    _say(args, "\n" + _table([["gated GRU", f"{result.test_accuracy:.4f}", f"{result.train_seconds:.1f}"],
+                              ["1-NN Euclidean", f"{baseline:.4f}", "-"]],
+                             ["model", "test accuracy", "train s"]) + "\n")
+
+    timestamps, values = datasets.sunspots.load_data()
+    values = np.asarray(values, dtype=np.float64)
+    horizon, season = 11, 11
+    history, actual = values[:-horizon], values[-horizon:]
+    _say(args, f"2/2  Sunspots: forecast the last {horizon} yearly sunspot numbers (to 2008) from the "
+               f"{len(history)} years before.")
+    forecaster = recipes.train_forecaster(history, horizon, season=season, units=32, epochs=args.epochs,
+                                          patience=15, seed=args.seed, verbose=_fit_verbose(args))
+    predicted = forecaster.forecast(history)
+    rows, results = [], {}
+    for name, forecast in (("gated GRU", predicted), ("naive", recipes.naive_forecast(history, horizon)),
+                           ("seasonal naive", recipes.seasonal_naive_forecast(history, horizon, season))):
+        errors = recipes.forecast_errors(actual, forecast, history, season)
+        results[name] = errors
+        rows.append([name, f"{errors['mase']:.3f}", f"{errors['rmse']:.2f}", f"{errors['smape']:.3f}"])
+    out["sunspots"] = {"train_seconds": forecaster.train_seconds, "parameters": forecaster.parameters,
+                       **{f"{k.replace(' ', '_')}_{m}": v for k, e in results.items() for m, v in e.items()}}
+    _say(args, "\n" + _table(rows, ["model", "MASE", "RMSE", "sMAPE"]))
+    out["total_seconds"] = round(time.perf_counter() - start, 1)
+    _say(args, f"\nDone in {out['total_seconds']:.0f} s. Try your own data: gated train --train FILE.ts --test "
+               "FILE.ts, or gated forecast --csv FILE.csv --column NAME --horizon 12.")
+    return _emit(args, out)
+
+
+def sources_help() -> str:
+    return describe_sources()

@@ -1,0 +1,105 @@
+"""Where the command line's data comes from: a built-in dataset name or a file (.ts, .csv, .npz)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import datasets as _datasets
+from ..data import fill_missing, read_csv_series, read_csv_table, read_npz, read_ts
+
+CLASSIFICATION = ("italy_power_demand", "japanese_vowels", "basic_motions")
+SERIES = {"sunspots": ("sunspots", 11), "co2": ("co2", 52)}  # name -> (column, season)
+
+
+@dataclass
+class Labeled:
+    x: np.ndarray
+    y: np.ndarray | None
+    class_names: tuple[str, ...] | None
+    name: str
+
+
+def _builtin_split(name: str, part: str) -> Labeled:
+    module = getattr(_datasets, name)
+    (x_train, y_train), (x_test, y_test) = module.load_data()
+    x, y = (x_train, y_train) if part == "train" else (x_test, y_test)
+    return Labeled(np.asarray(x), np.asarray(y), tuple(module.class_names), f"{name} ({part})")
+
+
+def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = None,
+                 label_column: str | int = 0) -> Labeled:
+    """Sequences and labels from a built-in name (its official ``part``) or a file."""
+    if source in CLASSIFICATION:
+        return _builtin_split(source, part)
+    if not os.path.exists(source):
+        known = ", ".join(CLASSIFICATION)
+        raise ValueError(f"'{source}' is neither a file nor a built-in dataset ({known}).")
+    lower = source.lower()
+    if lower.endswith((".ts", ".ts.gz", ".ts.xz")):
+        data = read_ts(source, class_names=class_names)
+    elif lower.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        data = read_csv_table(source, label_column=label_column, class_names=class_names)
+    elif lower.endswith(".npz"):
+        data = read_npz(source, class_names=class_names)
+    else:
+        raise ValueError(f"Cannot tell the format of '{source}' from its name; use a .ts, .csv or .npz file.")
+    x = np.asarray(data.x, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[:, :, None]
+    if np.isnan(x).any():
+        raise ValueError(f"'{source}' has missing values inside series; fill or drop them before training.")
+    return Labeled(x, None if data.y is None else np.asarray(data.y), data.class_names, os.path.basename(source))
+
+
+def align_lengths(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pad the shorter set at the end with zeros so both have the same number of timesteps."""
+    steps = max(train.shape[1], test.shape[1])
+
+    def pad(x: np.ndarray) -> np.ndarray:
+        return x if x.shape[1] == steps else np.pad(x, ((0, 0), (0, steps - x.shape[1]), (0, 0)))
+
+    return pad(train), pad(test)
+
+
+@dataclass
+class Series:
+    timestamps: np.ndarray
+    values: np.ndarray
+    name: str
+    season: int | None
+
+
+def load_series(source: str, column: str | None, missing: str) -> Series:
+    """A univariate series from a built-in name or a long CSV table (time column first)."""
+    season = None
+    if source in SERIES:
+        timestamps, values = getattr(_datasets, source).load_data()
+        season = SERIES[source][1]
+        name = source
+    else:
+        if not os.path.exists(source):
+            raise ValueError(f"'{source}' is neither a file nor a built-in series ({', '.join(SERIES)}).")
+        data = read_csv_series(source, value_columns=column if column is not None else None)
+        timestamps, values = data
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim == 2:
+            if values.shape[1] != 1:
+                raise ValueError(f"'{source}' has {values.shape[1]} value columns; pick one with --column NAME.")
+            values = values[:, 0]
+        name = os.path.basename(source)
+    values = np.asarray(values, dtype=np.float64)
+    # 'raise' (the default) stops with where the first gap is and the two choices; nothing is filled silently.
+    timestamps, values = fill_missing(values, missing, timestamps=np.asarray(timestamps))
+    return Series(np.asarray(timestamps), np.asarray(values, dtype=np.float64), name, season)
+
+
+def describe_sources() -> str:
+    return (f"built-in classification data: {', '.join(CLASSIFICATION)}; built-in series: {', '.join(SERIES)}")
+
+
+def as_float_list(values: Any) -> list[float]:
+    return [float(v) for v in np.asarray(values).ravel()]

@@ -1,0 +1,107 @@
+"""The default forecasting recipe: what ``gated forecast`` runs.
+
+Direct multi-step forecasting of a univariate series: windows of ``lookback`` values predict the next ``horizon``
+values at once. Each window is expressed relative to its last observed value and divided by the typical
+step-to-step change of the training series, so the model learns the shape of what comes next, whatever the level
+(a trending series such as CO2 keeps working past the range it was trained on). The last part of the training
+windows (in time order) is the validation data for early stopping; the model is then refit on every window for
+the chosen number of epochs. Nothing after the training series is seen before the forecast.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import callbacks as _callbacks
+from .. import layers as L
+from .. import optimizers as _optimizers
+from ..data import make_windows
+from ..models import Sequential
+from ..utils import set_random_seed
+
+
+def default_lookback(length: int, horizon: int, season: int | None) -> int:
+    want = max(2 * (season or 0), 3 * horizon, 12)
+    return max(2, min(want, (length - horizon) // 3))
+
+
+@dataclass
+class ForecastResult:
+    model: Sequential
+    lookback: int
+    horizon: int
+    scale: float
+    history: dict[str, list[float]]
+    best_epoch: int
+    train_seconds: float
+    parameters: int
+
+    def forecast(self, observed: Any) -> np.ndarray:
+        """The next ``horizon`` values after ``observed`` (at least ``lookback`` values, in the data's units)."""
+        observed = np.asarray(observed, dtype=np.float64)
+        if observed.ndim != 1 or len(observed) < self.lookback:
+            raise ValueError(f"forecast needs a 1-D series of at least lookback={self.lookback} values; received "
+                             f"shape {observed.shape}.")
+        window = observed[-self.lookback:]
+        x = ((window - window[-1]) / self.scale).astype(np.float32)[None, :, None]
+        relative = self.model.predict(x, verbose=0)[0].astype(np.float64)
+        return window[-1] + relative * self.scale
+
+
+def _relative_windows(series: np.ndarray, lookback: int, horizon: int, scale: float):
+    x, y = make_windows(series, lookback, horizon)  # (N, L, 1), (N, H)
+    last = x[:, -1:, 0]  # (N, 1)
+    return ((x - last[:, :, None]) / scale).astype(np.float32), ((y - last) / scale).astype(np.float32)
+
+
+def build_forecaster(lookback: int, horizon: int, *, cell: str = "gru", units: int = 64) -> Sequential:
+    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN}.get(cell)
+    if layer is None:
+        raise ValueError(f"cell must be 'gru', 'lstm' or 'simple_rnn'; received {cell!r}.")
+    return Sequential([L.Input((lookback, 1)), layer(units, return_sequences=True), layer(units), L.Dense(horizon)])
+
+
+def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lookback: int | None = None,
+                     cell: str = "gru", units: int = 64, epochs: int = 300, batch_size: int = 32,
+                     learning_rate: float = 2e-3, validation_fraction: float = 0.2, patience: int = 30,
+                     refit: bool = True, seed: int = 0, verbose: int = 0) -> ForecastResult:
+    """Fit the default forecaster on ``series`` (the training part only: no NaN, oldest first)."""
+    series = np.asarray(series, dtype=np.float64)
+    if series.ndim != 1:
+        raise ValueError(f"train_forecaster expects a 1-D series; received shape {series.shape}.")
+    if np.isnan(series).any():
+        raise ValueError("The series has missing values; choose gated.data.fill_missing(series, 'interpolate' or "
+                         "'drop') first.")
+    lookback = lookback or default_lookback(len(series), horizon, season)
+    steps = np.abs(np.diff(series))
+    scale = float(np.mean(steps)) or 1.0
+    x, y = _relative_windows(series, lookback, horizon, scale)
+    if len(x) < 10:
+        raise ValueError(f"A series of {len(series)} values gives only {len(x)} training windows of lookback "
+                         f"{lookback} + horizon {horizon}; use a shorter lookback or horizon, or more data.")
+    cut = int(round(len(x) * (1 - validation_fraction)))
+    # The validation windows must not overlap the training windows' targets: leave a gap of one window span.
+    fit_end = max(1, cut - horizon)
+
+    def new_model() -> Sequential:
+        model = build_forecaster(lookback, horizon, cell=cell, units=units)
+        model.compile(optimizer=_optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse", metrics=["mae"])
+        return model
+
+    set_random_seed(seed)
+    start = time.perf_counter()
+    model = new_model()
+    stop = _callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    history = model.fit(x[:fit_end], y[:fit_end], validation_data=(x[cut:], y[cut:]), epochs=epochs,
+                        batch_size=batch_size, verbose=verbose, callbacks=[stop])
+    best_epoch = int(np.argmin(history.history["val_loss"])) + 1
+    if refit:
+        set_random_seed(seed)
+        model = new_model()
+        model.fit(x, y, epochs=best_epoch, batch_size=batch_size, verbose=verbose)
+    return ForecastResult(model, lookback, horizon, scale, history.history, best_epoch, time.perf_counter() - start,
+                          model.count_params())
