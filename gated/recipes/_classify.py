@@ -91,6 +91,20 @@ def stratified_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -
     return np.sort(np.array(train, dtype=int)), np.sort(np.array(val, dtype=int))
 
 
+def smoothed_best_epoch(val_loss: list[float], window: int = 5) -> int:
+    """The epoch (1-based) where the validation loss, averaged over ``window`` epochs around it, is lowest.
+
+    Validation sets carved from small training sets are tiny and their loss jumps from epoch to epoch; the
+    running mean picks a region that is good, not a lucky single epoch.
+    """
+    values = np.asarray(val_loss, dtype=np.float64)
+    if len(values) < window:
+        return int(np.argmin(values)) + 1
+    kernel = np.ones(window) / window
+    smooth = np.convolve(np.pad(values, window // 2, mode="edge"), kernel, mode="valid")
+    return int(np.argmin(smooth)) + 1
+
+
 @dataclass
 class ClassificationResult:
     model: Sequential
@@ -109,8 +123,8 @@ class ClassificationResult:
 
 
 def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any = None, *, cell: str = "gru",
-                     units: int = 64, epochs: int = 150, batch_size: int = 16, learning_rate: float = 3e-3,
-                     validation_fraction: float = 0.2, patience: int = 25, refit: bool = True, seed: int = 0,
+                     units: int = 64, epochs: int = 150, batch_size: int = 16, learning_rate: float = 1e-3,
+                     validation_fraction: float = 0.2, patience: int = 30, refit: bool = True, seed: int = 0,
                      verbose: int = 0, callbacks: list | None = None) -> ClassificationResult:
     """Train the default classifier on (x_train, y_train); evaluate on (x_test, y_test) when given."""
     x_train = _as_3d(x_train, "x_train")
@@ -134,10 +148,11 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
     start = time.perf_counter()
     model = new_model()
     stop = _callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    slow = _callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 3))
     history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
                         epochs=epochs, batch_size=batch_size, verbose=verbose,
-                        callbacks=[stop] + list(callbacks or []))
-    best_epoch = int(np.argmin(history.history["val_loss"])) + 1
+                        callbacks=[stop, slow] + list(callbacks or []))
+    best_epoch = smoothed_best_epoch(history.history["val_loss"])
     record = history.history
     if refit:
         set_random_seed(seed)
