@@ -259,6 +259,11 @@ class Model(Layer):
 
         export(self, filepath, format=format, **kwargs)
 
+    def stream(self, batch_size: int = 1) -> Any:
+        """A ``gated.deploy.Streamer`` for online prediction: ``step(x_t)`` per timestep, states carried."""
+        from ..deploy import Streamer
+
+        return Streamer(self, batch_size=batch_size)
 
     def get_config(self) -> dict[str, Any]:
         config = {"name": self.name, "trainable": self.trainable}
