@@ -1,6 +1,6 @@
 """Reproduce docs/RESULTS.md: the default recipes on the built-in datasets, 3 seeds each, with baselines.
 
-    python benchmarks/results.py [--seeds 0 1 2] [--json benchmarks/results.json]
+    python benchmarks/results.py [--seeds 0 1 2] [--json benchmarks/results.json] [--processes N]
 
 Each row runs exactly what the command line runs (printed beside it), e.g.
     gated train --train italy_power_demand --test italy_power_demand --seed 0 --json
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 CLASSIFICATION = ["italy_power_demand", "japanese_vowels", "basic_motions"]
 FORECASTING = [("sunspots", ["--horizon", "11"]), ("co2", ["--horizon", "52", "--missing", "interpolate"])]
@@ -35,29 +36,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", default="benchmarks/results.json")
     parser.add_argument("--only", nargs="*", help="dataset names to run (default all)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="runs at a time (default: cores)")
     options = parser.parse_args()
-    rows = []
-    for name in CLASSIFICATION:
-        if options.only and name not in options.only:
-            continue
-        for seed in options.seeds:
-            command = ["train", "--train", name, "--test", name, "--seed", str(seed)]
-            start = time.perf_counter()
-            out = run(command)
-            rows.append({"dataset": name, "seed": seed, "cli": "gated " + " ".join(command),
-                         "wall_seconds": time.perf_counter() - start, **out})
-            print(json.dumps(rows[-1]), flush=True)
-    for name, extra in FORECASTING:
-        if options.only and name not in options.only:
-            continue
-        for seed in options.seeds:
-            command = ["forecast", "--csv", name, *extra, "--seed", str(seed)]
-            start = time.perf_counter()
-            out = run(command)
-            out.pop("forecast", None)
-            rows.append({"dataset": name, "seed": seed, "cli": "gated " + " ".join(command),
-                         "wall_seconds": time.perf_counter() - start, **out})
-            print(json.dumps(rows[-1]), flush=True)
+    jobs = [(name, ["train", "--train", name, "--test", name]) for name in CLASSIFICATION]
+    jobs += [(name, ["forecast", "--csv", name, *extra]) for name, extra in FORECASTING]
+    jobs = [(name, command + ["--seed", str(seed)], seed) for name, command in jobs for seed in options.seeds
+            if not options.only or name in options.only]
+
+    def one(job):
+        name, command, seed = job
+        start = time.perf_counter()
+        out = run(command)
+        out.pop("forecast", None)
+        row = {"dataset": name, "seed": seed, "cli": "gated " + " ".join(command),
+               "wall_seconds": time.perf_counter() - start, **out}
+        print(json.dumps(row), flush=True)
+        return row
+
+    with ThreadPoolExecutor(max_workers=options.processes) as pool:  # one single-threaded process per core
+        rows = list(pool.map(one, jobs))
     summary = {}
     for name in {r["dataset"] for r in rows}:
         mine = [r for r in rows if r["dataset"] == name]

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--plot", help="write training curves and the forecast (PNG) into this folder")
     _series_options(forecast)
     _common(forecast)
-    forecast.set_defaults(batch_size=32, epochs=300)
+    forecast.set_defaults(batch_size=32, epochs=200)
 
     evaluate = command("evaluate", "evaluate a model saved by train or forecast",
                        "gated evaluate --model model.gated --test Data_TEST.ts")

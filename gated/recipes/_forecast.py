@@ -1,7 +1,7 @@
 """The default forecasting recipe: what ``gated forecast`` runs.
 
 Direct multi-step forecasting of a univariate series: windows of ``lookback`` values predict the next ``horizon``
-values at once. Each window is expressed relative to its last observed value and divided by the typical
+values at once (at most ``MAX_WINDOWS`` training windows: longer series are windowed with a stride). Each window is expressed relative to its last observed value and divided by the typical
 step-to-step change of the training series, so the model learns the shape of what comes next, whatever the level
 (a trending series such as CO2 keeps working past the range it was trained on). The last part of the training
 windows (in time order) is the validation data for early stopping; the model is then refit on every window for
@@ -25,8 +25,12 @@ from ..utils import set_random_seed
 
 
 def default_lookback(length: int, horizon: int, season: int | None) -> int:
-    want = max(2 * (season or 0), 3 * horizon, 12)
+    """One season plus the horizon (at least twice the horizon, at least 12), at most a third of the series."""
+    want = max((season or 0) + horizon, 2 * horizon, 12)
     return max(2, min(want, (length - horizon) // 3))
+
+
+MAX_WINDOWS = 512  # more overlapping windows than this add time, not information: they are strided
 
 
 @dataclass
@@ -52,8 +56,8 @@ class ForecastResult:
         return window[-1] + relative * self.scale
 
 
-def _relative_windows(series: np.ndarray, lookback: int, horizon: int, scale: float):
-    x, y = make_windows(series, lookback, horizon)  # (N, L, 1), (N, H)
+def _relative_windows(series: np.ndarray, lookback: int, horizon: int, scale: float, stride: int = 1):
+    x, y = make_windows(series, lookback, horizon, stride)  # (N, L, 1), (N, H)
     last = x[:, -1:, 0]  # (N, 1)
     return ((x - last[:, :, None]) / scale).astype(np.float32), ((y - last) / scale).astype(np.float32)
 
@@ -66,8 +70,8 @@ def build_forecaster(lookback: int, horizon: int, *, cell: str = "gru", units: i
 
 
 def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lookback: int | None = None,
-                     cell: str = "gru", units: int = 64, epochs: int = 300, batch_size: int = 32,
-                     learning_rate: float = 2e-3, validation_fraction: float = 0.2, patience: int = 30,
+                     cell: str = "gru", units: int = 64, epochs: int = 200, batch_size: int = 32,
+                     learning_rate: float = 2e-3, validation_fraction: float = 0.2, patience: int = 20,
                      refit: bool = True, seed: int = 0, verbose: int = 0) -> ForecastResult:
     """Fit the default forecaster on ``series`` (the training part only: no NaN, oldest first)."""
     series = np.asarray(series, dtype=np.float64)
@@ -79,13 +83,16 @@ def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lo
     lookback = lookback or default_lookback(len(series), horizon, season)
     steps = np.abs(np.diff(series))
     scale = float(np.mean(steps)) or 1.0
-    x, y = _relative_windows(series, lookback, horizon, scale)
+    count = len(series) - lookback - horizon + 1
+    stride = max(1, -(-count // MAX_WINDOWS))
+    # Stride from the end so that the most recent window is always among the training windows.
+    x, y = _relative_windows(series[(count - 1) % stride:], lookback, horizon, scale, stride)
     if len(x) < 10:
         raise ValueError(f"A series of {len(series)} values gives only {len(x)} training windows of lookback "
                          f"{lookback} + horizon {horizon}; use a shorter lookback or horizon, or more data.")
     cut = int(round(len(x) * (1 - validation_fraction)))
-    # The validation windows must not overlap the training windows' targets: leave a gap of one window span.
-    fit_end = max(1, cut - horizon)
+    # The validation windows must not overlap the training windows' targets: leave a gap of one horizon.
+    fit_end = max(1, cut - -(-horizon // stride))
 
     def new_model() -> Sequential:
         model = build_forecaster(lookback, horizon, cell=cell, units=units)
