@@ -118,3 +118,12 @@ def test_errors_have_exit_codes_and_say_what_is_wrong(tmp_path):
     bad = gated("train", "--train", str(broken))
     assert bad.returncode == 1 and "broken_TRAIN.ts, line 7" in bad.stderr
     assert gated().returncode == 2
+
+
+def test_demo_compares_with_baselines_computed_in_the_same_run():
+    out = last_json(gated("demo", "--epochs", "2", "--json"))
+    assert set(out) >= {"italy_power_demand", "japanese_vowels", "sunspots", "total_seconds"}
+    assert out["italy_power_demand"]["baseline_1nn_euclidean"] == pytest.approx(0.9553, abs=1e-4)
+    assert out["japanese_vowels"]["baseline_1nn_euclidean"] == pytest.approx(0.9162, abs=1e-4)
+    assert out["sunspots"]["seasonal_naive_mase"] == pytest.approx(0.8807, abs=1e-3)
+    assert 0 <= out["italy_power_demand"]["gru_test_accuracy"] <= 1

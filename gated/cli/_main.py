@@ -15,7 +15,7 @@ DESCRIPTION = f"""\
 gated: GRU and LSTM sequence models on your data, with baselines beside every result.
 
 examples:
-  gated demo                                      built-in data, defaults, about two minutes
+  gated demo                                      built-in data, defaults, about a minute
   gated train --train italy_power_demand --test italy_power_demand
   gated train --train Data_TRAIN.ts --test Data_TEST.ts --model lstm --save model.gated --plot plots/
   gated forecast --csv sales.csv --column units --horizon 12 --season 12 --plot plots/
@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = command("info", "versions, device and threads", "gated info --json")
     _common(info, training=False)
 
-    demo = command("demo", "GRU models on built-in data against baselines (about two minutes)", "gated demo")
-    demo.add_argument("--epochs", type=_positive, default=60, help="maximum epochs per model (default 60)")
+    demo = command("demo", "the default GRU recipes on built-in data against baselines (about a minute)", "gated demo")
+    demo.add_argument("--epochs", type=_positive, default=150, help="maximum epochs per model (default 150)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--json", action="store_true", help="print one final JSON line with all results")
     demo.add_argument("--verbose", action="store_true", help="show per-epoch progress")
