@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "gated train --train Data_TRAIN.ts --test Data_TEST.ts --save model.gated --plot plots/")
     train.add_argument("--train", required=True, help="training data: a file or a built-in name")
     train.add_argument("--test", help="test data: a file or a built-in name (its official test split)")
-    train.add_argument("--model", choices=("gru", "lstm"), default="gru", help="recurrent cell (default gru)")
+    train.add_argument("--model", choices=("gru", "lstm", "mingru"), default="gru",
+                       help="recurrent cell (default gru)")
     train.add_argument("--label-column", default=0, help="CSV label column, name or index (default 0)")
     train.add_argument("--save", help="write the trained model (with its scaling and labels) to this file")
     train.add_argument("--plot", help="write training curves and a confusion matrix (PNG) into this folder")
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--horizon", type=_positive, required=True, help="how many values to forecast")
     forecast.add_argument("--season", type=_positive, help="season length for seasonal naive and MASE")
     forecast.add_argument("--lookback", type=_positive, help="input window length (default from horizon/season)")
-    forecast.add_argument("--model", choices=("gru", "lstm"), default="gru", help="recurrent cell (default gru)")
+    forecast.add_argument("--model", choices=("gru", "lstm", "mingru"), default="gru",
+                          help="recurrent cell (default gru)")
     forecast.add_argument("--save", help="write the trained forecaster to this file")
     forecast.add_argument("--plot", help="write training curves and the forecast (PNG) into this folder")
     _series_options(forecast)

@@ -7,6 +7,7 @@ from ._core import (
     Activation, Add, Concatenate, Dense, Dropout, Embedding, Flatten, Input, InputLayer, Lambda, Masking,
     RepeatVector, Reshape,
 )
+from ._minimal import MinGRU, MinLSTM
 from ._recurrent import GRU, LSTM, RNN, SimpleRNN
 from ._symbolic import SymbolicTensor
 from ._wrappers import TimeDistributed
@@ -17,4 +18,5 @@ __all__ = [
     "Masking", "RepeatVector", "Reshape",
     "TimeDistributed",
     "GRU", "LSTM", "SimpleRNN", "RNN", "GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells", "Bidirectional",
+    "MinGRU", "MinLSTM",
 ]

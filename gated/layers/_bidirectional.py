@@ -147,7 +147,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Bidirectional":
-        from . import _recurrent
+        from .. import layers as _recurrent  # the public layer classes (GRU, LSTM, MinGRU, ...)
 
         config = dict(config)
         spec, backward_spec = config.pop("layer"), config.pop("backward_layer", None)

@@ -21,7 +21,7 @@ from ..data import StandardScaler
 from ..models import Sequential
 from ..utils import set_random_seed
 
-CELLS = ("gru", "lstm", "simple_rnn")
+CELLS = ("gru", "lstm", "simple_rnn", "mingru")
 
 
 def _as_3d(x: Any, what: str) -> np.ndarray:
@@ -70,7 +70,7 @@ def build_classifier(timesteps: int | None, channels: int, classes: int, *, cell
     """Two stacked recurrent layers (the first bidirectional) and a softmax head."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}; received {cell!r}.")
-    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN}[cell]
+    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN, "mingru": L.MinGRU}[cell]
     stack: list[Any] = [L.Input((timesteps, channels))]
     if masked:
         stack.append(L.Masking(0.0))

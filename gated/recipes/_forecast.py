@@ -63,9 +63,9 @@ def _relative_windows(series: np.ndarray, lookback: int, horizon: int, scale: fl
 
 
 def build_forecaster(lookback: int, horizon: int, *, cell: str = "gru", units: int = 64) -> Sequential:
-    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN}.get(cell)
+    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN, "mingru": L.MinGRU}.get(cell)
     if layer is None:
-        raise ValueError(f"cell must be 'gru', 'lstm' or 'simple_rnn'; received {cell!r}.")
+        raise ValueError(f"cell must be 'gru', 'lstm', 'simple_rnn' or 'mingru'; received {cell!r}.")
     return Sequential([L.Input((lookback, 1)), layer(units, return_sequences=True), layer(units), L.Dense(horizon)])
 
 
