@@ -106,7 +106,12 @@ class Callback:
 
 
 def print_msg(message: str, line_break: bool = True) -> None:
-    """Write to the current ``sys.stdout`` (looked up at call time, so redirections apply) and flush."""
+    """Write to the current ``sys.stdout`` (looked up at call time, so redirections apply) and flush; under
+    torchrun only rank 0 writes."""
+    from ..training._distributed import is_main_process
+
+    if not is_main_process():
+        return
     sys.stdout.write(message + "\n" if line_break else message)
     sys.stdout.flush()
 

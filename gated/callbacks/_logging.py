@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from ..training._progress import Progbar, resolve_verbose
+from ..training._distributed import is_main_process
 from ._callback import Callback, print_msg
 
 
@@ -117,6 +118,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_main_process():  # under torchrun rank 0 writes the file
+            return
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename, "r", newline="") as f:
@@ -131,6 +134,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:  # not rank 0 under torchrun
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..training._distributed import is_main_process
 from ._callback import Callback, print_msg
 
 MODES = ("auto", "min", "max")
@@ -281,6 +282,8 @@ class ModelCheckpoint(MonitorCallback):
         logs = logs or {}
         filepath = self._file_path(epoch, batch, logs)
         if not self._should_save(epoch, logs, filepath):
+            return
+        if not is_main_process():  # under torchrun rank 0 writes; the others only keep the same state
             return
         if os.path.isdir(filepath):
             raise IsADirectoryError(f"ModelCheckpoint's filepath {filepath!r} is an existing folder; give a file "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import textwrap
 
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-column", default=0, help="CSV label column, name or index (default 0)")
     train.add_argument("--save", help="write the trained model (with its scaling and labels) to this file")
     train.add_argument("--plot", help="write training curves and a confusion matrix (PNG) into this folder")
+    train.add_argument("--nproc", type=_positive, default=1,
+                       help="data-parallel processes on this machine, via torchrun (default 1; docs/DISTRIBUTED.md)")
     _common(train)
 
     forecast = command("forecast", "train on all but the last H values and forecast them",
@@ -152,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "compare" and not args.csv and not (args.train and args.test):
         parser.error("gated compare needs --train and --test (classification) or --csv (forecasting)")
+    if getattr(args, "nproc", 1) > 1:  # relaunch this command under torchrun, one process per --nproc
+        return _launch(args.nproc, list(sys.argv[1:] if argv is None else argv))
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 alone prints and writes files
+        args.save = args.plot = None
+        sys.stdout = open(os.devnull, "w")
     try:
         HANDLERS[args.command](args)
     except ImportError as err:
@@ -165,3 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gated {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _launch(nproc: int, argv: list[str]) -> int:
+    drop = [i for i, a in enumerate(argv) if a == "--nproc" or a.startswith("--nproc=")]
+    argv = [a for i, a in enumerate(argv) if i not in drop and not (i - 1 in drop and argv[i - 1] == "--nproc")]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+               "-m", "gated", *argv]
+    return subprocess.call(command)

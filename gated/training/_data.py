@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..models._graph import flatten_structure, map_structure
+from . import _distributed
 
 Batch = tuple[Any, Any, Any]  # (x, y, sample_weight) structures of tensors (y and sample_weight may be None)
 
@@ -73,17 +74,19 @@ class ArrayData:
         return math.ceil(self.num_samples / self.batch_size)
 
     def batches(self, shuffle: bool = False, steps: int | None = None) -> Iterator[Batch]:
-        """The epoch's batches; the shuffle is drawn now, from torch's global generator (not at the first batch)."""
+        """The epoch's batches; the shuffle is drawn now, from torch's global generator (not at the first batch).
+
+        Under torchrun each batch is this rank's contiguous slice of the global batch, in rank 0's order."""
         n = self.num_samples
         order = torch.randperm(n).to(flatten_structure(self.x)[0].device) if shuffle else None
-        return self._iterate(order, steps)
+        return self._iterate(_distributed.broadcast_order(order), steps)
 
     def _iterate(self, order: torch.Tensor | None, steps: int | None) -> Iterator[Batch]:
         n = self.num_samples
         for i, start in enumerate(range(0, n, self.batch_size)):
             if steps is not None and i >= steps:
                 return
-            stop = min(start + self.batch_size, n)
+            start, stop = _distributed.shard_bounds(start, min(start + self.batch_size, n))
             if order is None:
                 take = lambda t: t[start:stop]  # noqa: E731
             else:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..models._graph import flatten_structure, map_structure
+from . import _distributed
 from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
 from ._resume import FitProgress, read_progress, restore_callbacks, rng_state, set_rng_state
@@ -77,10 +78,13 @@ class _Trainer:
     def __init__(self, model):
         self.model = model
         self.compiled = _compiled(model, "fit")
+        _distributed.setup(self.compiled)
 
     def data(self, x, y, sample_weight, batch_size, shuffle, what="x"):
         compiled = self.compiled
+        _distributed.check_global_batch(batch_size)
         if is_iterable_source(x):
+            _refuse_iterable_when_distributed(what)
             if y is not None:
                 raise ValueError(f"When {what} is a Dataset, DataLoader or generator, it must yield the targets "
                                  "too: pass y=None.")
@@ -97,6 +101,7 @@ class _Trainer:
             with torch.no_grad():
                 model(x)
         model.to(compiled.device)
+        _distributed.broadcast_parameters(model)  # ranks start from rank 0's weights
         if compiled.built:
             return
         was_training = model.training
@@ -116,6 +121,9 @@ class _Trainer:
             specs = [compiled.loss_spec.get(n) for n in compiled.output_names]
         check_targets(model, compiled.losses, specs, y_true, y_pred)
 
+    def _trainable(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad] if _distributed.active() else []
+
     def step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
         compiled, model = self.compiled, self.model
         x, y, sw = batch
@@ -125,14 +133,22 @@ class _Trainer:
             weights = [_class_weights(class_weight, y)]
         optimizer = compiled.optimizer
         optimizer.zero_grad(set_to_none=True)
+        size = int(flatten_structure(x)[0].shape[0])
+        if size == 0:  # this rank's slice of a short last global batch: no forward, but it joins the reduction
+            _distributed.all_reduce_gradients(self._trainable(), 0)
+            optimizer.step()
+            compiled.after_step()
+            zero = torch.zeros((), device=compiled.device)
+            return zero, [zero for fn in compiled.losses if fn is not None], 0
         y_pred = _outputs_list(model(x, training=True))
         loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
         loss.backward()
+        _distributed.all_reduce_gradients(self._trainable(), size)
         optimizer.step()
         compiled.after_step()
         with torch.no_grad():
             compiled.update_metrics(y_true, y_pred, weights)  # no detach(): it would drop the mask
-        return loss.detach(), [v.detach() for v in per_output], int(flatten_structure(x)[0].shape[0])
+        return loss.detach(), [v.detach() for v in per_output], size
 
 
 class _LossMean:
@@ -172,10 +188,11 @@ class _Losses:
 
 
 def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str, float]:
-    logs = {"loss": loss.total.result()}
-    logs.update({name: tracker.result() for name, tracker in loss.outputs.items()})
-    for name, metric in compiled.metric_names():
-        logs[name] = float(metric.result())
+    with _distributed.summed_totals(compiled, loss):  # under torchrun: the totals of every rank
+        logs = {"loss": loss.total.result()}
+        logs.update({name: tracker.result() for name, tracker in loss.outputs.items()})
+        for name, metric in compiled.metric_names():
+            logs[name] = float(metric.result())
     return {prefix + k: logs[k] for k in sorted(logs)}
 
 
@@ -250,9 +267,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 set_rng_state(resume["rng"])  # ... then continue the random stream where the checkpoint was
                 if resume["step"] is not None:
                     skip = resume["step"] + 1
-                    loss.set_state(resume["losses"])
-                    for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
-                        metric._state = dict(state)
+                    if _distributed.rank() == 0:  # the totals were rank 0's; the others start from zero
+                        loss.set_state(resume["losses"])
+                        for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
+                            metric._state = dict(state)
             for step, batch in enumerate(batches):
                 if step < skip:
                     continue
@@ -276,6 +294,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 epoch_logs.update(_evaluate_source(model, val, validation_steps, prefix="val_"))
             progress.step, progress.epoch_logs = None, epoch_logs
             callbacks.on_epoch_end(epoch, epoch_logs)
+            model.stop_training = _distributed.any_rank(model.stop_training)
             if model.stop_training:
                 break
     finally:
@@ -332,12 +351,14 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
                 loss = _Losses(compiled)
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            y_true = _ordered_targets(model, y)
-            weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
-            y_pred = _outputs_list(model(x, training=False))
-            value, per_output = compiled.compute_loss(y_true, y_pred, weights)
-            loss.update(value, per_output, int(flatten_structure(x)[0].shape[0]))
-            compiled.update_metrics(y_true, y_pred, weights)
+            size = int(flatten_structure(x)[0].shape[0])
+            if size:  # under torchrun a rank's slice of a short last batch may be empty
+                y_true = _ordered_targets(model, y)
+                weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
+                y_pred = _outputs_list(model(x, training=False))
+                value, per_output = compiled.compute_loss(y_true, y_pred, weights)
+                loss.update(value, per_output, size)
+                compiled.update_metrics(y_true, y_pred, weights)
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, None)
     if loss is None:
@@ -369,9 +390,12 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     from ..callbacks import CallbackList
 
     batch_size = _check_batch_size(batch_size)
+    _distributed.setup(model.compiled)
+    _distributed.check_global_batch(batch_size)
     device = model.compiled.device if model.compiled is not None else model._param_device()
     device = device or torch.device("cpu")
     if is_iterable_source(x):
+        _refuse_iterable_when_distributed("x")
         data: Any = IterableData(x, batch_size, False, device, model._dtype)
     else:
         data = make_array_data(x, None, None, batch_size, device, model._dtype)
@@ -386,11 +410,15 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         with torch.inference_mode():
             for step, (xb, _, _) in enumerate(data.batches(shuffle=False, steps=steps)):
                 callbacks.on_predict_batch_begin(step)
-                out = model(xb, training=False)
-                chunks.append(map_structure(lambda t: t.detach().cpu(), out))
+                if int(flatten_structure(xb)[0].shape[0]) == 0:  # an empty slice of a short last batch
+                    chunks.append(None)
+                else:
+                    out = model(xb, training=False)
+                    chunks.append(map_structure(lambda t: t.detach().cpu(), out))
                 callbacks.on_predict_batch_end(step, None)
     finally:
         model.train(was_training)
+    chunks = _distributed.gather_chunks(chunks)  # every rank's slices, in the input order
     callbacks.on_predict_end()
     if not chunks:
         raise ValueError("predict() received no samples.")
@@ -437,6 +465,15 @@ def build_optimizer(model) -> None:
     if not optimizer.built:
         model.to(model.compiled.device)
         optimizer.build([p for p in model.parameters() if p.requires_grad])
+
+
+def _refuse_iterable_when_distributed(what: str) -> None:
+    if _distributed.active():
+        raise ValueError(
+            f"Under torchrun ({_distributed.world_size()} processes) {what} must be in-memory arrays, which gated "
+            "cuts into per-process slices of each global batch. Datasets, DataLoaders and generators are not "
+            "sharded yet: load the arrays (e.g. np.stack over the dataset) or train in one process."
+        )
 
 
 def _batch_len(x: Any) -> int:

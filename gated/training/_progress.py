@@ -44,6 +44,10 @@ def resolve_verbose(verbose: int | str) -> int:
 
 
 def _write(message: str) -> None:
+    from ._distributed import is_main_process
+
+    if not is_main_process():  # under torchrun only rank 0 draws progress
+        return
     try:
         sys.stdout.write(message)
     except UnicodeEncodeError:  # a stream that cannot encode the bar: fall back to Keras 2's '='
