@@ -44,7 +44,7 @@ def _check(layer: L.RNN, x: torch.Tensor) -> float:
             layer.parallel = True
         else:
             loop = L.GRU(H, return_sequences=True, use_cudnn=False)
-            loop._build_now(tuple(x.shape))
+            loop._build_now(tuple(x.shape), x.device)
             loop.set_weights(layer.get_weights())
             slow = loop(x)
     return float((fast - slow).abs().max())
@@ -56,24 +56,27 @@ def _time_train_step(layer: L.RNN, x: torch.Tensor, repeats: int) -> list[float]
         y = layer(x, training=True)  # (B, T, H)
         y.square().mean().backward()
 
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     step()  # warm-up
+    sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - start)
     return times
 
 
-def speed(repeats: int) -> list[dict]:
+def speed(repeats: int, device: str = "cpu") -> list[dict]:
     rows = []
     for steps in (64, 512, 4096):
         torch.manual_seed(0)
-        x = torch.randn(B, steps, F)
+        x = torch.randn(B, steps, F, device=device)
         for name, make in (("MinGRU (scan)", lambda: L.MinGRU(H, return_sequences=True)),
                            ("GRU", lambda: L.GRU(H, return_sequences=True))):
             layer = make()
-            layer._build_now((None, steps, F))
+            layer._build_now((None, steps, F), torch.device(device))
             error = _check(layer, x)
             times = _time_train_step(layer, x, repeats if steps < 4096 else max(3, repeats // 3))
             median = float(np.median(times))
@@ -107,6 +110,7 @@ def main() -> None:
     parser.add_argument("--accuracy", action="store_true", help="only the accuracy table (default: both)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="where the speed table runs (cpu, cuda)")
     parser.add_argument("--out", default=None, help="JSON file to write (default: print only)")
     args = parser.parse_args()
     both = not (args.speed or args.accuracy)
@@ -115,7 +119,9 @@ def main() -> None:
                                 "gated": gated.__version__, "threads": torch.get_num_threads()},
                     "shape": {"B": B, "F": F, "H": H}}
     if args.speed or both:
-        report["speed"] = speed(args.repeats)
+        report["speed"] = speed(args.repeats, args.device)
+        if args.device != "cpu":
+            report["machine"]["device"] = torch.cuda.get_device_name()
     if args.accuracy or both:
         report["accuracy"] = accuracy(args.seeds)
     if args.out:
