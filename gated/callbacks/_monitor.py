@@ -299,9 +299,16 @@ class ModelCheckpoint(MonitorCallback):
                 f"{type(self.model).__name__} does not have."
                 + ("" if self.save_weights_only else " Pass save_weights_only=True to save the weights alone.")
             )
-        if self.save_training_state:
-            save(filepath, training_state=True)  # resumable with fit(..., resume_from=filepath)
-        else:
-            save(filepath)
+        try:
+            if self.save_training_state:
+                save(filepath, training_state=True)  # resumable with fit(..., resume_from=filepath)
+            else:
+                save(filepath)
+        except OSError as err:
+            raise OSError(
+                err.errno, f"ModelCheckpoint could not write {filepath}: {err.strerror or err}. Training stopped; the "
+                "previous file at that path (if any) is unchanged, and the model keeps its trained weights - save "
+                "it elsewhere with model.save(path)."
+            ) from err
         if self.verbose > 0:
             print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -134,7 +137,9 @@ class _Trainer:
         optimizer = compiled.optimizer
         optimizer.zero_grad(set_to_none=True)
         size = int(flatten_structure(x)[0].shape[0])
-        if size == 0:  # this rank's slice of a short last global batch: no forward, but it joins the reduction
+        if size == 0:  # this rank's slice of a short last global batch: no forward, but it joins the reductions
+            if _distributed.any_rank(False):  # the other ranks' loss check (see below)
+                raise NonFiniteLoss(float("nan"))
             _distributed.all_reduce_gradients(self._trainable(), 0)
             optimizer.step()
             compiled.after_step()
@@ -142,6 +147,8 @@ class _Trainer:
             return zero, [zero for fn in compiled.losses if fn is not None], 0
         y_pred = _outputs_list(model(x, training=True))
         loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
+        if _distributed.any_rank(not bool(torch.isfinite(loss))):
+            raise NonFiniteLoss(float(loss.detach()))  # before any weight changes: the last good weights stay
         loss.backward()
         _distributed.all_reduce_gradients(self._trainable(), size)
         optimizer.step()
@@ -149,6 +156,38 @@ class _Trainer:
         with torch.no_grad():
             compiled.update_metrics(y_true, y_pred, weights)  # no detach(): it would drop the mask
         return loss.detach(), [v.detach() for v in per_output], size
+
+
+class NonFiniteLoss(Exception):
+    """Raised inside the loop when a batch's loss is NaN or infinite; fit turns it into a clean stop."""
+
+    def __init__(self, value: float):
+        super().__init__(value)
+        self.value = value
+
+
+class _Interrupts:
+    """Ctrl-C during fit stops at the next batch boundary (weights of the last completed batch, history so far);
+    a second Ctrl-C interrupts at once. Only in the main thread, where Python delivers signals."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class _LossMean:
@@ -250,7 +289,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model._fit_progress = progress
     callbacks.on_train_begin()
     epoch_logs: dict[str, float] = {}
+    interrupts = _Interrupts()
     try:
+        interrupts.__enter__()
         for epoch in range(initial_epoch, epochs):
             compiled.reset_metrics() if compiled.built else None
             loss = _Losses(compiled) if compiled.built else None
@@ -280,12 +321,24 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 loss = loss or _Losses(compiled)
                 progress.losses = loss
                 callbacks.on_train_batch_begin(step)
-                value, per_output, size = trainer.step(batch, class_weight)
+                try:
+                    value, per_output, size = trainer.step(batch, class_weight)
+                except NonFiniteLoss as bad:
+                    _stop_message(model, f"the loss became {bad.value} at epoch {epoch + 1}, batch {step + 1}. The "
+                                  "weights are those before that batch. Common causes: a learning rate too high (try "
+                                  "a lower one, or clipnorm=1.0), inputs far from unit scale (standardise them), NaN "
+                                  "in the data, or a custom loss taking the log of zero.")
+                    break
                 loss.update(value, per_output, size)
                 progress.step = step
                 callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
+                if interrupts.requested:
+                    _stop_message(model, f"interrupted (Ctrl-C) at epoch {epoch + 1}, after batch {step + 1}. The "
+                                  "weights are those after that batch; the history holds the completed epochs.")
                 if model.stop_training:
                     break
+            if model.stop_training and (interrupts.requested or getattr(model, "_stopped_on_fault", False)):
+                break
             if loss is None:
                 raise ValueError("The training data produced no batches; check x (or steps_per_epoch).")
             epoch_logs = _logs(compiled, loss)
@@ -298,10 +351,19 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if model.stop_training:
                 break
     finally:
+        interrupts.__exit__(None, None, None)
         model.train(was_training)
         model._fit_progress = None
+        model._stopped_on_fault = False
     callbacks.on_train_end(epoch_logs)
     return model.history
+
+
+def _stop_message(model, text: str) -> None:
+    """Stop training cleanly and say why (a warning, so scripts can catch it; printed by default)."""
+    model.stop_training = True
+    model._stopped_on_fault = True
+    warnings.warn(f"Training stopped: {text}", RuntimeWarning, stacklevel=4)
 
 
 def _resume(model, trainer: _Trainer, train, path, callbacks) -> dict[str, Any]:
