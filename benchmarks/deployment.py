@@ -27,19 +27,7 @@ import sys
 import tempfile
 import time
 
-
-def _threads() -> int:
-    """``--threads N`` (default 1), read before numpy and torch start their thread pools."""
-    argv = sys.argv[1:]
-    for i, arg in enumerate(argv):
-        if arg.startswith("--threads"):
-            return int(arg.split("=", 1)[1] if "=" in arg else argv[i + 1])
-    return 1
-
-
-THREADS = _threads()
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+from _threads import THREADS  # noqa: E402  (sets the thread variables before numpy and torch load)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import initializers
 from ._base import Layer, WeightSpec
-from ._recurrent import RNN
+from ._recurrent import RNN, with_cell_arguments
 
 
 def _g(v: torch.Tensor) -> torch.Tensor:
@@ -228,11 +228,7 @@ class _MinRNN(RNN):
         return f"units={self.units}"
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            cell_config.pop(key, None)
-        config.update(cell_config)
+        config = with_cell_arguments(super().get_config(), self.cell)
         config["parallel"] = self.parallel
         return config
 

@@ -359,11 +359,7 @@ class _BuiltinRNN(RNN):
         super().__init__(cell, **layer_kwargs, **base_kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            cell_config.pop(key, None)
-        config.update(cell_config)
+        config = with_cell_arguments(super().get_config(), self.cell)
         config["use_cudnn"] = self.use_cudnn
         return config
 
@@ -416,6 +412,14 @@ class _BuiltinRNN(RNN):
         module = module.to(device=cell.weight_ih.device, dtype=cell.weight_ih.dtype)
         _convert.keras_to_torch_rnn([w for w in self.cell.weights], cell.kind, module)
         return module
+
+
+def with_cell_arguments(config: dict[str, Any], cell: Layer) -> dict[str, Any]:
+    """A layer config flattened Keras-style: the cell's arguments at the top level, the cell's own name dropped."""
+    cell_config = cell.get_config()
+    for key in ("name", "trainable", "dtype"):
+        cell_config.pop(key, None)
+    return {**config, **cell_config}
 
 
 def _forward_cell_attribute(name: str) -> property:
