@@ -35,8 +35,8 @@ import torch
 
 from .._version import __version__
 from ..layers import Flatten, InputLayer, Reshape
-from ..layers._symbolic import SymbolicTensor
 from . import _onnx_layers, _onnx_rnn
+from ..models._graph import resolve_placeholders
 from ._graph import GraphBuilder, Value, require_onnx
 
 OPSET = 17
@@ -173,13 +173,7 @@ def _run_graph(b: GraphBuilder, graph: Any, inputs: list[Value]) -> list[Value]:
     values: dict[int, Value] = {id(t): v for t, v in zip(graph.input_tensors, inputs)}
 
     def resolve(structure: Any) -> Any:
-        if isinstance(structure, SymbolicTensor):
-            return values[id(structure)]
-        if isinstance(structure, dict):
-            return {k: resolve(v) for k, v in structure.items()}
-        if isinstance(structure, (list, tuple)):
-            return [resolve(v) for v in structure]
-        return structure
+        return resolve_placeholders(structure, values)
 
     for node in graph.nodes:
         layer = node.layer

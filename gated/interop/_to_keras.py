@@ -6,7 +6,7 @@ from typing import Any
 
 from ..layers import InputLayer
 from ..layers._base import Layer
-from ..layers._symbolic import SymbolicTensor
+from ..models._graph import resolve_placeholders
 from . import _keras_config
 
 # gated-only settings, absent from Keras's layer signatures.
@@ -85,13 +85,7 @@ def _functional(keras: Any, model: Any, pairs: list) -> Any:
     made: dict[int, Any] = {}
 
     def resolve(structure: Any) -> Any:
-        if isinstance(structure, SymbolicTensor):
-            return values[id(structure)]
-        if isinstance(structure, dict):
-            return {k: resolve(v) for k, v in structure.items()}
-        if isinstance(structure, (list, tuple)):
-            return type(structure)(resolve(v) for v in structure)
-        return structure
+        return resolve_placeholders(structure, values)
 
     for node in graph.nodes:
         layer = node.layer

@@ -33,6 +33,11 @@ def map_structure(fn, structure: Any) -> Any:
     return fn(structure)
 
 
+def resolve_placeholders(structure: Any, values: dict[int, Any]) -> Any:
+    """``structure`` with every SymbolicTensor replaced by ``values[id(tensor)]`` (what a replay computed for it)."""
+    return map_structure(lambda leaf: values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf, structure)
+
+
 class Graph:
     """The nodes between ``inputs`` and ``outputs`` in execution order, and the layers they use."""
 
@@ -83,13 +88,9 @@ class Graph:
     def run(self, inputs: list[torch.Tensor], training: bool | None) -> list[torch.Tensor]:
         """Replay the graph on real tensors given in the order of ``input_tensors``."""
         values: dict[int, Any] = {id(t): x for t, x in zip(self.input_tensors, inputs)}
-
-        def resolve(leaf: Any) -> Any:
-            return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
-
         for node in self.nodes:
-            args = map_structure(resolve, node.args)
-            kwargs = map_structure(resolve, node.kwargs)
+            args = resolve_placeholders(node.args, values)
+            kwargs = resolve_placeholders(node.kwargs, values)
             if "training" in node.layer._forward_params() and "training" not in kwargs:
                 kwargs["training"] = training
             result = node.layer(*args, **kwargs)
