@@ -131,8 +131,13 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
     if from_logits:
         values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     else:
+        # torch raises a RuntimeError on a NaN; a NaN prediction or target gives a NaN loss instead (fit then stops
+        # cleanly, with the last good weights), with no host sync.
+        nan = torch.isnan(y_pred) | torch.isnan(y_true)
         with torch.autocast(y_pred.device.type, enabled=False):  # CUDA autocast refuses F.binary_cross_entropy
-            values = F.binary_cross_entropy(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+            values = F.binary_cross_entropy(torch.clamp(torch.nan_to_num(y_pred, nan=0.5), EPSILON, 1.0 - EPSILON),
+                                            torch.nan_to_num(y_true, nan=0.5), reduction="none")
+        values = torch.where(nan, torch.full_like(values, float("nan")), values)
     return torch.mean(values, dim=axis)
 
 
@@ -194,11 +199,35 @@ def _check_labels(labels: Tensor, num_classes: int, valid: Tensor | None) -> Non
     if valid is not None:
         bad &= valid
     if bool(bad.any()):
-        value = int(labels[bad][0])
+        position = tuple(int(i) for i in bad.nonzero()[0].tolist())
+        value = int(labels[position])
         raise ValueError(
             f"sparse_categorical_crossentropy received the integer label {value}, but the predictions have "
-            f"{num_classes} classes, so labels must lie in [0, {num_classes - 1}]. Check that the last layer has one "
-            "unit per class, or pass ignore_class= for a padding label."
+            f"{num_classes} classes, so labels must lie in [0, {num_classes - 1}] (the first label outside is at "
+            f"index {position} of the targets). Check that the last layer has one unit per class, or pass "
+            "ignore_class= for a padding label."
+        )
+
+
+def check_sparse_labels(y_true: Tensor, num_classes: int, ignore_class: int | None = None) -> None:
+    """Raise ValueError naming the first label of ``y_true`` (B, ...) or (B, ..., 1) outside [0, num_classes)."""
+    labels = y_true.squeeze(-1) if y_true.ndim > 1 and y_true.shape[-1] == 1 else y_true
+    if not labels.numel():
+        return
+    valid = None if ignore_class is None else labels != ignore_class
+    _check_labels(labels.long(), num_classes, valid)
+
+
+def check_binary_targets(y_true: Tensor) -> None:
+    """Raise ValueError naming the first target of a binary crossentropy outside [0, 1]."""
+    bad = (y_true < 0) | (y_true > 1)
+    if bool(bad.any()):
+        position = tuple(int(i) for i in bad.nonzero()[0].tolist())
+        raise ValueError(
+            f"binary_crossentropy received the target {float(y_true[position]):g} (at index {position} of the "
+            "targets), but it needs targets in [0, 1]: 0/1 labels or probabilities. For more than two classes use "
+            "Dense(n_classes, activation='softmax') with loss='sparse_categorical_crossentropy' and labels 0 to "
+            "n_classes - 1; for numeric targets use loss='mse'."
         )
 
 

@@ -56,11 +56,18 @@ def _classification_data(args):
     train = load_labeled(args.train, "train", label_column=args.label_column)
     if train.y is None:
         raise ValueError(f"{train.name} has no labels; training needs a class label for every series.")
+    if len(np.unique(train.y)) < 2:
+        label = train.class_names[int(train.y[0])] if train.class_names else train.y[0]
+        raise ValueError(f"{train.name} holds one class only (every series is labelled '{label}'); a classifier "
+                         "needs series of at least two classes to learn anything. Check the label column "
+                         "(--label-column) or add series of the other classes.")
     test = None
     if args.test:
         test = load_labeled(args.test, "test", class_names=train.class_names, label_column=args.label_column)
         if test.x.shape[2] != train.x.shape[2]:
-            raise ValueError(f"{train.name} has {train.x.shape[2]} channels but {test.name} has {test.x.shape[2]}.")
+            raise ValueError(f"{train.name} has {train.x.shape[2]} channels but {test.name} has {test.x.shape[2]}; "
+                             "the test series need the same channels (dimensions), in the same order, as the "
+                             "training series.")
         train.x, test.x = align_lengths(train.x, test.x)
     return train, test
 
@@ -160,6 +167,14 @@ def cmd_forecast(args) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- saved models
+def _check_channels(model_path: str, state: dict[str, Any], data) -> None:
+    """A classifier's series must have the channels it was trained on (its scaler has one mean per channel)."""
+    channels = len(state["scaler"]["mean_"])
+    if data.x.shape[2] != channels:
+        raise ValueError(f"{model_path} was trained on series with {channels} channel(s), but {data.name} has "
+                         f"{data.x.shape[2]}. Pass series with the same channels (dimensions), in the same order.")
+
+
 def cmd_evaluate(args) -> dict[str, Any]:
     task, predictor, state = recipes.load_recipe(args.model)
     if task == "classification":
@@ -167,6 +182,7 @@ def cmd_evaluate(args) -> dict[str, Any]:
             raise ValueError("A classifier is evaluated on labelled series: pass --test FILE (or a built-in name).")
         names = tuple(state["class_names"]) if state.get("class_names") else None
         test = load_labeled(args.test, "test", class_names=names, label_column=args.label_column)
+        _check_channels(args.model, state, test)
         if test.y is None:
             raise ValueError(f"{test.name} has no labels to evaluate against.")
         accuracy = float(np.mean(predictor.predict(test.x) == test.y))
@@ -187,6 +203,7 @@ def cmd_predict(args) -> dict[str, Any]:
     if task == "classification":
         names = tuple(state["class_names"]) if state.get("class_names") else None
         data = load_labeled(args.input, "test", class_names=names, label_column=args.label_column)
+        _check_channels(args.model, state, data)
         ids = predictor.predict(data.x)
         labels = [names[i] if names else str(i) for i in ids]
         lines = ["index,prediction"] + [f"{i},{label}" for i, label in enumerate(labels)]

@@ -50,8 +50,15 @@ def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = N
     x = np.asarray(data.x, dtype=np.float32)
     if x.ndim == 2:
         x = x[:, :, None]
-    if np.isnan(x).any():
-        raise ValueError(f"'{source}' has missing values inside series; fill or drop them before training.")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        series, step, channel = (int(i) for i in np.argwhere(bad)[0])
+        what = "missing (NaN)" if np.isnan(x[series, step, channel]) else f"infinite ({x[series, step, channel]})"
+        raise ValueError(
+            f"'{source}' has missing values inside series: {int(bad.sum())} value(s) missing or infinite, the "
+            f"first {what} in series {series + 1}, step {step + 1}, channel {channel + 1} (counting from 1). Fill or "
+            "drop them first (e.g. gated.data.fill_missing on each series), or remove those series."
+        )
     return Labeled(x, None if data.y is None else np.asarray(data.y), data.class_names, os.path.basename(source))
 
 

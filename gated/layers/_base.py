@@ -289,6 +289,14 @@ class Layer(nn.Module):
     def _own_weight_specs(self) -> Iterator[WeightSpec]:
         return iter(())
 
+    def _weight_paths(self) -> list[str]:
+        """Each weight's name, prefixed by the sublayers that hold it ('gru/gru_cell/kernel'), in weight_specs()
+        order."""
+        paths = [spec.name for spec in self._own_weight_specs()]
+        for layer in self.sublayers():
+            paths.extend(f"{layer.name}/{path}" for path in layer._weight_paths())
+        return paths
+
     @property
     def weights(self) -> list[torch.Tensor]:
         return [spec.get().detach() for spec in self.weight_specs()]
@@ -311,21 +319,30 @@ class Layer(nn.Module):
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Set weights given in Keras's layout and order. Every mismatch is listed before anything changes."""
         specs = self.weight_specs()
+        paths = self._weight_paths()
+        if len(paths) != len(specs):  # a layer that overrides weight_specs
+            paths = [spec.name for spec in specs]
         weights = list(weights)
         problems = []
         if len(weights) != len(specs):
-            expected = ", ".join(f"{s.name} {tuple(s.get().shape)}" for s in specs)
+            expected = ", ".join(f"{path} {tuple(s.get().shape)}" for path, s in zip(paths, specs))
             problems.append(
                 f"expected {len(specs)} arrays ({expected or 'the layer is not built yet'}), received {len(weights)}"
             )
         arrays = []
-        for spec, value in zip(specs, weights):
-            array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+        for index, (path, spec, value) in enumerate(zip(paths, specs, weights)):
+            where = f" (weights[{index}]" + (f", in layer '{path.rsplit('/', 1)[0]}')" if "/" in path else ")")
+            try:
+                array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+            except ValueError:
+                problems.append(f"'{spec.name}' expects an array of shape {tuple(spec.get().shape)}, received a "
+                                f"ragged {type(value).__name__}{where}")
+                continue
             expected = tuple(spec.get().shape)
             if tuple(array.shape) != expected:
-                problems.append(f"'{spec.name}' expects shape {expected}, received {tuple(array.shape)}")
+                problems.append(f"'{spec.name}' expects shape {expected}, received {tuple(array.shape)}{where}")
             elif not np.issubdtype(array.dtype, np.number):
-                problems.append(f"'{spec.name}' expects numbers, received dtype {array.dtype}")
+                problems.append(f"'{spec.name}' expects numbers, received dtype {array.dtype}{where}")
             arrays.append(array)
         if problems:
             raise ValueError(

@@ -176,8 +176,13 @@ class Model(Layer):
             validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1, resume_from: str | None = None):
+            validation_freq: int = 1, resume_from: str | None = None, check_finite: bool = True):
         """Train, as ``keras.Model.fit``; returns a ``History`` whose ``.history`` has Keras's keys.
+
+        Bad input (a NaN, a shape or label that cannot match the model) raises a ValueError or TypeError before
+        any weight, the optimizer state or ``model.history`` changes. ``check_finite=False`` lets NaN and
+        infinite values through (for a model or loss that handles them); by default the first one stops fit with
+        its position.
 
         ``resume_from``: a checkpoint written by ``ModelCheckpoint(..., save_training_state=True)``; training
         continues from the batch after it, with the same data, callbacks and settings as the run that wrote it.
@@ -189,23 +194,24 @@ class Model(Layer):
                    class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
                    validation_batch_size=validation_batch_size, validation_freq=validation_freq,
-                   resume_from=resume_from)
+                   resume_from=resume_from, check_finite=check_finite)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Sequence[Any] | None = None,
-                 return_dict: bool = False):
-        """Loss and metrics on data, as ``keras.Model.evaluate``."""
+                 return_dict: bool = False, check_finite: bool = True):
+        """Loss and metrics on data, as ``keras.Model.evaluate``; ``check_finite`` as in ``fit``."""
         from ..training import evaluate
 
         return evaluate(self, x=x, y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
-                        steps=steps, callbacks=callbacks, return_dict=return_dict)
+                        steps=steps, callbacks=callbacks, return_dict=return_dict, check_finite=check_finite)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
-                callbacks: Sequence[Any] | None = None):
-        """Outputs as numpy arrays, computed in batches in inference mode."""
+                callbacks: Sequence[Any] | None = None, check_finite: bool = True):
+        """Outputs as numpy arrays, computed in batches in inference mode; ``check_finite`` as in ``fit``."""
         from ..training import predict
 
-        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
+                       check_finite=check_finite)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):

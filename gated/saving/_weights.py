@@ -60,5 +60,8 @@ def load_weights(model, filepath: str | os.PathLike) -> None:
             f"  in the file: {stored_names}\n  in the model: {expected}\nNothing was changed."
         )
     values: list[Any] = [arrays[k] for k in stored]
-    model.set_weights(values)
+    try:
+        model.set_weights(values)
+    except ValueError as err:
+        raise ValueError(f"{filepath} does not fit model '{model.name}'. {err}") from None
 

@@ -62,6 +62,9 @@ class CompiledModel:
         for entry in flatten_structure(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
             if entry is not None:
                 _losses.get(entry)
+        for entry in flatten_structure([metrics, weighted_metrics]):
+            if isinstance(entry, str) and entry.lower() not in ("accuracy", "acc"):
+                _metrics.get(entry)  # 'accuracy' waits for the first batch's shapes
         self.optimizer = _optimizers.get(optimizer)
         model.optimizer = self.optimizer
         if model.built:
@@ -72,6 +75,7 @@ class CompiledModel:
         self.metrics: list[list[Any]] = []
         self.weighted_metrics: list[list[Any]] = []
         self.output_names: list[str] = []
+        self.output_units: list[int | None] = []  # last axis of each output, for checks over whole target arrays
         self._has_constraints = False
 
     # ------------------------------------------------------------------ resolution on the first batch
@@ -79,6 +83,7 @@ class CompiledModel:
         model = self.model
         names = model.output_names if len(y_pred) > 1 else [model.output_names[0]]
         self.output_names = names
+        self.output_units = [int(p.shape[-1]) if p.ndim > 1 else None for p in y_pred]
         self.losses = [None if spec is None else _losses.get(spec)
                        for spec in _per_output(self.loss_spec, names, "loss")]
         weights = self.loss_weights_spec

@@ -36,10 +36,13 @@ def to_tensor(value: Any, device: torch.device, float_dtype: torch.dtype, what: 
     else:
         try:
             array = np.asarray(value)
-        except ValueError as err:
+        except ValueError:
+            lengths = [len(item) if hasattr(item, "__len__") else 1 for item in list(value)[:5]]
             raise ValueError(
-                f"{what} is a ragged nested list ({err}). Pad the sequences to one length first, e.g. "
-                "gated.utils.pad_sequences(sequences, padding='post'), and mask the padding."
+                f"{what} is a ragged nested list: its sequences have different lengths (the first ones: "
+                f"{', '.join(map(str, lengths))}), so it cannot become one array of shape (samples, timesteps, "
+                "...). Pad the sequences to one length first, e.g. gated.utils.pad_sequences(sequences, "
+                "padding='post', dtype='float32'), and add a Masking layer (or mask_zero=True) to skip the padding."
             ) from None
         if array.dtype == object or array.dtype.kind in "USV":
             raise TypeError(
@@ -50,6 +53,35 @@ def to_tensor(value: Any, device: torch.device, float_dtype: torch.dtype, what: 
     if tensor.is_floating_point() and tensor.dtype != float_dtype:
         tensor = tensor.to(float_dtype)
     return tensor.to(device, non_blocking=True)
+
+
+def _nested_numbers(value: Any) -> bool:
+    """A (possibly ragged) nested Python list of numbers: one array, not a list of inputs."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(isinstance(leaf, (int, float, bool, np.number)) for leaf in flatten_structure(value))
+
+
+def check_finite(name: str, tensor: torch.Tensor) -> None:
+    """Raise ValueError naming the position of the first NaN or infinite value of a floating-point array."""
+    if not tensor.is_floating_point() and not tensor.is_complex():
+        return
+    bad = ~torch.isfinite(tensor)
+    if not bool(bad.any()):
+        return
+    count = int(bad.sum())
+    position = tuple(int(i) for i in bad.nonzero()[0].tolist())
+    value = float(tensor[position])
+    axes = {1: ("sample",), 2: ("sample", "column"), 3: ("sample", "timestep", "feature")}.get(
+        tensor.ndim, ("sample",) + tuple(f"axis {i}" for i in range(1, tensor.ndim)))
+    where = ", ".join(f"{axis} {i}" for axis, i in zip(axes, position))
+    raise ValueError(
+        f"{name} holds {value} at index {position} ({where}); {count} of its {tensor.numel()} values "
+        f"{'is' if count == 1 else 'are'} NaN or "
+        "infinite, which make the loss and outputs NaN. Fill or drop them first (for one series: "
+        "gated.data.fill_missing(series, 'interpolate')), or pass check_finite=False if your model or loss handles "
+        "them."
+    )
 
 
 def _num_samples(structure: Any) -> int:
@@ -177,28 +209,44 @@ def is_iterable_source(x: Any) -> bool:
 
 
 def make_array_data(x: Any, y: Any, sample_weight: Any, batch_size: int, device: torch.device,
-                    float_dtype: torch.dtype) -> ArrayData:
-    """Convert and check in-memory data: every array must hold the same number of samples."""
+                    float_dtype: torch.dtype, finite: bool = True, what: str = "") -> ArrayData:
+    """Convert and check in-memory data: every array must hold the same number of samples and, unless
+    ``finite`` is False, only finite numbers. ``what`` names the data in messages ('validation_data')."""
     if x is None:
         raise ValueError("No input data: pass x (an array, a list or dict of arrays, a Dataset, a DataLoader or a "
                          "generator).")
-    convert = lambda what: (lambda v: to_tensor(v, device, float_dtype, what))  # noqa: E731
-    x = map_structure(convert("x"), x)
-    y = None if y is None else map_structure(convert("y"), y)
-    sample_weight = None if sample_weight is None else map_structure(convert("sample_weight"), sample_weight)
+
+    def convert(name: str, structure: Any) -> Any:
+        if _nested_numbers(structure):
+            return to_tensor(structure, device, float_dtype, name)
+        return map_structure(lambda v: to_tensor(v, device, float_dtype, name), structure)
+
+    prefix = f"{what}: " if what else ""
+    x = convert(prefix + "x", x)
+    y = None if y is None else convert(prefix + "y", y)
+    sample_weight = None if sample_weight is None else convert(prefix + "sample_weight", sample_weight)
     counts = {}
     for name, structure in (("x", x), ("y", y), ("sample_weight", sample_weight)):
         if structure is None:
             continue
         for i, leaf in enumerate(flatten_structure(structure)):
             if leaf.ndim == 0:
-                raise ValueError(f"{name} is a scalar; expected an array with one row per sample.")
+                raise ValueError(f"{prefix}{name} is a scalar; expected an array with one row per sample.")
             counts[name if len(flatten_structure(structure)) == 1 else f"{name}[{i}]"] = int(leaf.shape[0])
     if len(set(counts.values())) > 1:
         listing = ", ".join(f"{k} has {v}" for k, v in counts.items())
-        raise ValueError(f"The data arrays have different numbers of samples: {listing}. Every array needs one row "
-                         "per sample, in the same order.")
+        hint = ""
+        if isinstance(x, (list, tuple)) and len(x) > 1 and len({counts.get(f"x[{i}]") for i in range(len(x))}) > 1:
+            hint = (f" If x is a list of {len(x)} sequences (one array per sample) rather than one array per model "
+                    "input, pad them into one array: gated.utils.pad_sequences(x, padding='post', dtype='float32').")
+        raise ValueError(f"{prefix}The data arrays have different numbers of samples: {listing}. Every array needs "
+                         f"one row per sample, in the same order.{hint}")
     if next(iter(counts.values())) == 0:
-        raise ValueError(f"The data is empty: x has shape {tuple(flatten_structure(x)[0].shape)}. Pass at least one "
-                         "sample.")
+        raise ValueError(f"{prefix}The data is empty: x has shape {tuple(flatten_structure(x)[0].shape)}. Pass at "
+                         "least one sample.")
+    if finite:
+        for name, structure in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+            leaves = [] if structure is None else flatten_structure(structure)
+            for i, leaf in enumerate(leaves):
+                check_finite(prefix + (name if len(leaves) == 1 else f"{name}[{i}]"), leaf)
     return ArrayData(x, y, sample_weight, batch_size)

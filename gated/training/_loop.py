@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
 from ..models._graph import flatten_structure, map_structure
 from . import _distributed
 from ._compile import CompiledModel
@@ -56,6 +57,14 @@ def _resolve_verbose(verbose: Any) -> int:
     return resolve_verbose(verbose)
 
 
+def _check_targets(model, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
+    compiled = model.compiled
+    specs = compiled.loss_spec if isinstance(compiled.loss_spec, (list, tuple)) else [compiled.loss_spec] * len(y_pred)
+    if isinstance(compiled.loss_spec, dict):
+        specs = [compiled.loss_spec.get(n) for n in compiled.output_names]
+    check_targets(model, compiled.losses, specs, y_true, y_pred)
+
+
 def _class_weights(class_weight: dict, y: Any) -> torch.Tensor:
     """Per-sample (or per-timestep) weights from ``{class: weight}``, Keras's rule for one output."""
     targets = _flat_outputs(y)
@@ -78,9 +87,12 @@ def _class_weights(class_weight: dict, y: Any) -> torch.Tensor:
 class _Trainer:
     """One training run: data prepared, targets checked, then epochs of steps."""
 
-    def __init__(self, model):
+    def __init__(self, model, finite: bool = True):
         self.model = model
         self.compiled = _compiled(model, "fit")
+        self.finite = finite
+        self.steps_taken = 0  # optimizer steps; none means a failed call changed no weight
+        self.targets_checked = False
         _distributed.setup(self.compiled)
 
     def data(self, x, y, sample_weight, batch_size, shuffle, what="x"):
@@ -92,7 +104,43 @@ class _Trainer:
                 raise ValueError(f"When {what} is a Dataset, DataLoader or generator, it must yield the targets "
                                  "too: pass y=None.")
             return IterableData(x, batch_size, shuffle, compiled.device, self.model._dtype)
-        return make_array_data(x, y, sample_weight, batch_size, compiled.device, self.model._dtype)
+        return make_array_data(x, y, sample_weight, batch_size, compiled.device, self.model._dtype, self.finite,
+                               what="" if what == "x" else what)
+
+    def check_arrays(self, data: ArrayData) -> None:
+        """Checks over every sample of in-memory data, before training starts: labels within a sparse loss's
+        classes (the per-batch check would only fire at the batch that holds a bad label, mid-epoch)."""
+        compiled = self.compiled
+        if data.y is None or not compiled.built:
+            return
+        for loss, t, units in zip(compiled.losses, _ordered_targets(self.model, data.y), compiled.output_units):
+            if t is None:
+                continue
+            if isinstance(loss, SparseCategoricalCrossentropy) and loss.axis == -1 and units is not None:
+                check_sparse_labels(t, units, loss.ignore_class)
+            elif isinstance(loss, BinaryCrossentropy):
+                check_binary_targets(t)
+
+    def preflight(self, data: ArrayData) -> None:
+        """Run the first batch of (validation) data through the model and the loss without training, so that a
+        mismatch stops fit before it changes anything. Skipped for stateful models (it would advance their
+        states)."""
+        model, compiled = self.model, self.compiled
+        if any(getattr(layer, "stateful", False) for layer in model.modules()):
+            return
+        x, y, sw = next(data.batches())
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                y_pred = _outputs_list(model(x))
+                if y is not None:
+                    y_true = _ordered_targets(model, y)
+                    weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
+                    _check_targets(model, y_true, y_pred)
+                    compiled.compute_loss(y_true, y_pred, weights)
+        finally:
+            model.train(was_training)
 
     def prepare(self, batch: tuple) -> None:
         """Build the model and the compile configuration on the first batch, and check its targets."""
@@ -118,11 +166,12 @@ class _Trainer:
                              f"but received {len(y_true)} target array(s). Pass one target per output, as a list "
                              "in output order or a dict keyed by output name.")
         compiled.build(y_true, y_pred)
-        specs = compiled.loss_spec if isinstance(compiled.loss_spec, (list, tuple)) else [compiled.loss_spec] * len(
-            y_pred)
-        if isinstance(compiled.loss_spec, dict):
-            specs = [compiled.loss_spec.get(n) for n in compiled.output_names]
-        check_targets(model, compiled.losses, specs, y_true, y_pred)
+        self.check_targets(y_true, y_pred)
+
+    def check_targets(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
+        """Targets against outputs and losses, once per call, with messages that say what to change."""
+        _check_targets(self.model, y_true, y_pred)
+        self.targets_checked = True
 
     def _trainable(self) -> list[torch.Tensor]:
         return [p for p in self.model.parameters() if p.requires_grad] if _distributed.active() else []
@@ -146,12 +195,15 @@ class _Trainer:
             zero = torch.zeros((), device=compiled.device)
             return zero, [zero for fn in compiled.losses if fn is not None], 0
         y_pred = _outputs_list(model(x, training=True))
+        if not self.targets_checked:  # the first batch of this call (fit's first-build check happened in prepare)
+            self.check_targets(y_true, y_pred)
         loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
         if _distributed.any_rank(not bool(torch.isfinite(loss))):
             raise NonFiniteLoss(float(loss.detach()))  # before any weight changes: the last good weights stay
         loss.backward()
         _distributed.all_reduce_gradients(self._trainable(), size)
         optimizer.step()
+        self.steps_taken += 1
         compiled.after_step()
         with torch.no_grad():
             compiled.update_metrics(y_true, y_pred, weights)  # no detach(): it would drop the mask
@@ -249,10 +301,26 @@ def _wants_batch_logs(callbacks) -> bool:
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-        resume_from=None):
+        resume_from=None, check_finite=True):
+    """Train; a ValueError or TypeError raised before the first optimizer step (bad input) leaves the weights,
+    the optimizer state and ``model.history`` as they were."""
+    previous_history = model.history
+    trainer = _Trainer(model, finite=check_finite)
+    try:
+        return _fit(model, trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                    shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                    validation_batch_size, validation_freq, resume_from)
+    except (ValueError, TypeError):
+        if trainer.steps_taken == 0:
+            model.history = previous_history
+        raise
+
+
+def _fit(model, trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+         class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
+         validation_freq, resume_from):
     from ..callbacks import CallbackList, ModelCheckpoint
 
-    trainer = _Trainer(model)
     batch_size = _check_batch_size(batch_size)
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, received {epochs!r}.")
@@ -273,6 +341,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     compiled = trainer.compiled
     if isinstance(train, ArrayData) and not compiled.built:
         trainer.prepare(next(train.batches()))  # check targets against outputs before anything is printed or run
+    if isinstance(train, ArrayData):
+        trainer.check_arrays(train)
+    if isinstance(val, ArrayData) and compiled.built:
+        trainer.check_arrays(val)
+        trainer.preflight(val)  # a bad validation set stops fit now, not after the first epoch
     steps = steps_per_epoch or train.steps
     # Resumable checkpoints go last, so the state they record includes every other callback's epoch-end update.
     callbacks = list(callbacks or [])
@@ -418,6 +491,8 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
                 y_true = _ordered_targets(model, y)
                 weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
                 y_pred = _outputs_list(model(x, training=False))
+                if step == 0:
+                    _check_targets(model, y_true, y_pred)
                 value, per_output = compiled.compute_loss(y_true, y_pred, weights)
                 loss.update(value, per_output, size)
                 compiled.update_metrics(y_true, y_pred, weights)
@@ -429,11 +504,13 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
 
 
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-             callbacks=None, return_dict=False):
+             callbacks=None, return_dict=False, check_finite=True):
     from ..callbacks import CallbackList
 
-    trainer = _Trainer(model)
+    trainer = _Trainer(model, finite=check_finite)
     data = trainer.data(x, y, sample_weight, _check_batch_size(batch_size), False)
+    if isinstance(data, ArrayData):
+        trainer.check_arrays(data)
     verbose = _resolve_verbose(verbose)
     callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                              steps=steps or data.steps)
@@ -448,7 +525,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     return logs if return_dict else _in_keras_order(logs, model.compiled)
 
 
-def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, check_finite=True):
     from ..callbacks import CallbackList
 
     batch_size = _check_batch_size(batch_size)
@@ -460,7 +537,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         _refuse_iterable_when_distributed("x")
         data: Any = IterableData(x, batch_size, False, device, model._dtype)
     else:
-        data = make_array_data(x, None, None, batch_size, device, model._dtype)
+        data = make_array_data(x, None, None, batch_size, device, model._dtype, check_finite)
     verbose = _resolve_verbose(verbose)
     callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                              steps=steps or data.steps)
