@@ -106,6 +106,9 @@ class RNN(Layer):
             if inputs.shape[1] == 0:
                 raise ValueError(f"{self._describe()} received a sequence with 0 timesteps: "
                                  f"shape {tuple(inputs.shape)}. Every sample needs at least one timestep.")
+            if inputs.shape[2] == 0:
+                raise ValueError(f"{self._describe()} received inputs with 0 features: shape {tuple(inputs.shape)}. "
+                                 "Every timestep needs at least one feature (the last axis).")
             return
         if inputs.ndim == 2:
             fix = (f" If these are {inputs.shape[0]} single-step samples, add a time axis: x[:, None, :]."

@@ -273,24 +273,40 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, type] | No
                          "gated.saving.register_serializable().")
     try:
         model = cls.from_config(spec["config"], custom_objects=custom_objects)
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
         raise ValueError(f"{filepath}: the model description cannot be rebuilt ({type(err).__name__}: {err}); the "
                          "file is damaged or was edited.") from None
     weight_keys = sorted(k for k in keys if k.startswith("weights/"))
     if len(weight_keys) != len(names):
         raise ValueError(f"{filepath} lists {len(names)} weights but stores {len(weight_keys)}; the file is damaged.")
-    model.set_weights([tensor(k) for k in weight_keys])
+    try:
+        model.set_weights([tensor(k) for k in weight_keys])
+    except ValueError as err:
+        raise ValueError(f"{filepath}: the stored weights do not fit the model it describes; the file is damaged. "
+                         f"{err}") from None
     if compile:
         compile_config = _json(metadata, "compile", filepath)
         if compile_config is not None:
-            model.compile(**compile_config)
-            state = unpack_state(_json(metadata, "state", filepath), tensor) or {}
-            if "optimizer" in state:
-                from ..training._loop import build_optimizer
-
-                build_optimizer(model)
-                model.optimizer.load_state_dict(state["optimizer"])
+            try:
+                _restore_training(model, compile_config, _json(metadata, "state", filepath), tensor)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as err:
+                raise ValueError(f"{filepath}: the compile settings or the optimizer state cannot be restored "
+                                 f"({type(err).__name__}: {err}); the file is damaged or was edited. "
+                                 "gated.load_model(path, compile=False) loads the model without them.") from None
     return model
+
+
+def _restore_training(model, compile_config: Any, state: Any, tensor: Callable[[str], np.ndarray]) -> None:
+    """compile() with the saved arguments, then the optimizer's saved state."""
+    if not isinstance(compile_config, dict):
+        raise TypeError(f"the compile section is a {type(compile_config).__name__}, not a dict")
+    model.compile(**compile_config)
+    state = unpack_state(state, tensor) or {}
+    if "optimizer" in state:
+        from ..training._loop import build_optimizer
+
+        build_optimizer(model)
+        model.optimizer.load_state_dict(state["optimizer"])
 
 
 def load_extra_state(filepath: str | os.PathLike) -> Any:
