@@ -570,6 +570,12 @@ def get(identifier: Any, *, y_true_shape: tuple[int, ...] | None = None, y_pred_
         return None
     if isinstance(identifier, Metric):
         return identifier
+    if isinstance(identifier, dict) and "class_name" in identifier:  # the serialized form saved model files hold
+        cls = _CLASSES.get(identifier["class_name"])
+        if cls is None:
+            raise unknown_name_error("metric class", str(identifier["class_name"]), _CLASSES,
+                                     plural="metric classes")
+        return cls.from_config(dict(identifier.get("config", {})))
     if isinstance(identifier, str):
         if identifier.lower() in ("accuracy", "acc"):
             return _accuracy_for(identifier, y_true_shape, y_pred_shape, loss)

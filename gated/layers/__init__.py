@@ -1,5 +1,6 @@
 """Layers with Keras's names, arguments and defaults; each one a ``torch.nn.Module``."""
 
+from ._attention import AdditiveAttention, Attention
 from ._base import Layer, WeightSpec
 from ._bidirectional import Bidirectional
 from ._cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -19,4 +20,5 @@ __all__ = [
     "TimeDistributed",
     "GRU", "LSTM", "SimpleRNN", "RNN", "GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells", "Bidirectional",
     "MinGRU", "MinLSTM",
+    "Attention", "AdditiveAttention",
 ]

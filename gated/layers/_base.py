@@ -96,6 +96,20 @@ def describe_array(x: Any) -> str:
     return f"a {len(shape)}-D array of shape {shape}"
 
 
+_CONTAINERS = (nn.ModuleList, nn.ModuleDict, nn.Sequential)
+
+
+def _layers_in(module: nn.Module) -> list["Layer"]:
+    """The layers among ``module``'s children, looking inside plain torch containers."""
+    found: list[Layer] = []
+    for child in module.children():
+        if isinstance(child, Layer):
+            found.append(child)
+        elif isinstance(child, _CONTAINERS):
+            found.extend(_layers_in(child))
+    return found
+
+
 class Layer(nn.Module):
     """Base class of every gated layer."""
 
@@ -276,8 +290,9 @@ class Layer(nn.Module):
 
     # ------------------------------------------------------------------ weights
     def sublayers(self) -> list["Layer"]:
-        """Direct child layers, in the order Keras lists their weights."""
-        return [m for m in self.children() if isinstance(m, Layer)]
+        """Direct child layers, in the order Keras lists their weights; layers held in torch containers
+        (``nn.ModuleList``, ``nn.ModuleDict``, ``nn.Sequential``) count as direct children."""
+        return _layers_in(self)
 
     def weight_specs(self) -> list[WeightSpec]:
         """This layer's own weights followed by its sublayers', in Keras's order."""

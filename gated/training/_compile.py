@@ -43,6 +43,17 @@ def _per_output(spec: Any, names: list[str], what: str) -> list[Any]:
     return [spec] * len(names)
 
 
+def _revive(spec: Any, get: Any) -> Any:
+    """``spec`` with every serialized object (a dict with 'class_name') replaced by the object."""
+    if isinstance(spec, dict):
+        if "class_name" in spec and set(spec) <= {"class_name", "config", "module", "registered_name"}:
+            return get(spec)
+        return {k: _revive(v, get) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(_revive(v, get) for v in spec)
+    return spec
+
+
 class CompiledModel:
     """The training configuration of one model (``model.compiled``)."""
 
@@ -56,6 +67,10 @@ class CompiledModel:
                 "with a sigmoid output, 'categorical_crossentropy' for one-hot targets, "
                 "'sparse_categorical_crossentropy' for integer class labels, or 'mse' for regression."
             )
+        # A saved model's compile settings hold serialized objects ({"class_name", "config"}); revive them here
+        # so that they are not taken for dicts keyed by output name.
+        loss, metrics, weighted_metrics = (_revive(loss, _losses.get), _revive(metrics, _metrics.get),
+                                           _revive(weighted_metrics, _metrics.get))
         self.loss_spec, self.loss_weights_spec = loss, loss_weights
         self.metrics_spec, self.weighted_metrics_spec = metrics, weighted_metrics
         # Resolve names now so that typos fail at compile time, as in Keras.
