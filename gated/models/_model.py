@@ -128,6 +128,8 @@ class Model(Layer):
             return outputs[0]
         if isinstance(structure, dict):
             return dict(zip(structure, outputs))
+        if len(outputs) == 1:
+            return outputs[0]  # Keras unpacks a one-element output list (outputs=[x] returns x)
         return outputs if isinstance(structure, list) else tuple(outputs)
 
     def _convert_inputs(self, x: Any) -> Any:
