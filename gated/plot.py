@@ -1,4 +1,4 @@
-"""Pictures of a run: training curves, a forecast against the actual series, a confusion matrix.
+"""Pictures of a run: training curves, a forecast against the actual series, a confusion matrix, attention weights.
 
 Each function draws one figure, writes it (PNG unless the path names another format matplotlib writes) and
 returns the path written. matplotlib is an optional extra (``pip install "gated[plot]"``) imported only when a
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["PlotDependencyError", "training_curves", "forecast", "confusion_matrix"]
+__all__ = ["PlotDependencyError", "training_curves", "forecast", "confusion_matrix", "attention"]
 
 INSTALL_HINT = 'pip install "gated[plot]"'
 _DPI = 150
@@ -462,4 +462,46 @@ def confusion_matrix(y_true, y_pred, *, path, class_names=None, normalize: bool 
     ax.set_ylabel("true class")
     summary = f"accuracy {correct / total:.1%} ({correct}/{total})"
     ax.set_title(f"{title}\n{summary}" if title else f"Confusion matrix, {summary}")
+    return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attention
+
+
+def _tokens(tokens, name: str) -> list[str]:
+    if isinstance(tokens, str):
+        return list(tokens)
+    return [str(t) for t in tokens]
+
+
+def attention(weights, source, target, *, path, title: str | None = None) -> str:
+    """A seq2seq model's attention: one row per output token, one column per source token; returns the path.
+
+    ``weights``: ``(output steps, source steps)``, as ``Seq2Seq.predict(..., return_attention=True)`` returns them
+    (the end marker's row included: one more row than ``target`` has tokens, labelled ``<end>``). ``source`` and
+    ``target``: the tokens (a string is split into characters).
+    """
+    array = np.asarray(weights, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"weights must be 2-D (output steps, source steps), but received an array of shape "
+                         f"{tuple(array.shape)}.")
+    columns, rows = _tokens(source, "source"), _tokens(target, "target")
+    if len(rows) == array.shape[0] - 1:
+        rows = rows + ["<end>"]
+    if (len(rows), len(columns)) != array.shape:
+        raise ValueError(f"weights of shape {tuple(array.shape)} do not fit {len(rows)} target and {len(columns)} "
+                         "source tokens; pass the tokens the weights were computed for (one row per target token, "
+                         "optionally one more for the end marker, and one column per source token).")
+    out = _output_path(path)
+    _matplotlib()
+    fig = _new_figure((min(max(3.5, 0.42 * len(columns) + 2.2), 16), min(max(3.0, 0.42 * len(rows) + 1.6), 16)))
+    ax = fig.add_subplot()
+    image = ax.imshow(array, cmap="Greys", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.8).set_label("attention weight")
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    ax.set_title(title or "Attention")
     return _save(fig, out)

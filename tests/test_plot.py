@@ -315,3 +315,31 @@ def test_without_matplotlib_each_function_names_the_install_command(tmp_path, mo
         call(tmp_path / "x.png")
     assert isinstance(info.value, plot.PlotDependencyError)
     assert not (tmp_path / "x.png").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# attention
+
+
+def test_attention_heat_map_labels_source_and_output_tokens(tmp_path, figures):
+    weights = np.array([[0.1, 0.0, 0.9], [0.0, 1.0, 0.0], [0.8, 0.1, 0.1], [0.3, 0.3, 0.4]])
+    _png_shape(plot.attention(weights, "cat", ["K", "AE", "T"], path=tmp_path / "att.png", title="cat"))
+    (fig,) = figures
+    assert fig["xticklabels"][0] == ["c", "a", "t"]
+    assert fig["titles"][0] == "cat"
+
+
+def test_attention_from_a_trained_model(tmp_path):
+    from gated.seq2seq import Seq2Seq
+
+    model = Seq2Seq(units=8, embedding_dim=4, attention="luong")
+    model.fit(["abc", "ba"], ["cba", "ab"], epochs=1, verbose=0)
+    (prediction,), (weights,) = model.predict(["abc"], return_attention=True, max_length=4)
+    _png_shape(plot.attention(weights, "abc", prediction, path=tmp_path / "a.png"))
+
+
+def test_attention_rejects_weights_that_do_not_fit_the_tokens(tmp_path):
+    with pytest.raises(ValueError, match=r"weights of shape \(2, 3\) do not fit 4 target and 3 source tokens"):
+        plot.attention(np.ones((2, 3)), "abc", "wxyz", path=tmp_path / "a.png")
+    with pytest.raises(ValueError, match=r"weights must be 2-D .* shape \(3,\)"):
+        plot.attention(np.ones(3), "abc", "x", path=tmp_path / "a.png")
