@@ -33,6 +33,12 @@ def pairs(entries: dict) -> tuple[list[str], list[tuple[str, ...]]]:
     return words, phones
 
 
+def _sample(entries: dict, count: int) -> dict:
+    items = list(entries.items())
+    step = max(1, len(items) // count)
+    return dict(items[::step][:count])
+
+
 class TimeBudget(gated.callbacks.Callback):
     """Stop after the epoch that crosses ``seconds`` of training time."""
 
@@ -59,7 +65,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=55.0, help="stop training after this many minutes")
     parser.add_argument("--beam-width", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N training words")
+    parser.add_argument("--limit", type=int, default=None, help="use only N training words (evenly spaced)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", default=None, help="write the trained model to this file")
     parser.add_argument("--json", default=None, help="write the results to this JSON file")
@@ -67,10 +73,10 @@ def main(argv=None) -> dict:
 
     gated.utils.set_random_seed(args.seed)
     train, validation, test = cmudict.split_by_word(cmudict.load_data(stress=False))
-    if args.limit:
-        train = dict(list(train.items())[:args.limit])
-        validation = dict(list(validation.items())[:max(200, args.limit // 20)])
-        test = dict(list(test.items())[:max(200, args.limit // 20)])
+    if args.limit:  # an evenly spaced sample of the words (the dictionary is alphabetical)
+        train = _sample(train, args.limit)
+        validation = _sample(validation, max(200, args.limit // 20))
+        test = _sample(test, max(200, args.limit // 20))
     x_train, y_train = pairs(train)
     x_val, y_val = pairs(validation)
     print(f"{len(train)} training words ({len(x_train)} pairs), {len(validation)} validation, {len(test)} test; "
