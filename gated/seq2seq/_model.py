@@ -365,7 +365,7 @@ class Seq2Seq(Model):
 
     # ============================================================================================ prediction
     def predict(self, x: Any, beam_width: int = 1, max_length: int | None = None, batch_size: int = 128,
-                length_penalty: float = 1.0, return_attention: bool = False, verbose: Any = None):
+                length_penalty: float = 1.0, return_attention: bool = False):
         """Decode every source sequence: greedy with ``beam_width=1``, else beam search ranked by
         ``log p / length ** length_penalty``. ``max_length``: most output tokens (default: 1.5 x the longest
         training target, + 5); for real-valued targets, the number of steps to forecast (default: the training
