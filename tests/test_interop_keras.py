@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import zipfile
 
@@ -288,3 +289,49 @@ def test_keras_model_runs_in_onnxruntime_after_import(keras, tmp_path):
     x = floats(5, 9, 4)
     (got,) = sess.run(None, {sess.get_inputs()[0].name: x})
     np.testing.assert_allclose(got, k.predict(x, verbose=0), atol=ATOL, rtol=0)
+
+
+def test_functional_weights_are_listed_in_keras_order(keras, tmp_path):
+    """Branches of different depth: get_weights/set_weights follow Keras's order (deepest layers first, then the
+    order a walk from the outputs meets them), so weights move between the two models as lists; model files
+    written in the earlier order (by first call) still load, matched by name."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    def build(lib, make_input):
+        q, v = make_input((None,), dtype="int32"), make_input((None,), dtype="int32")
+        a = lib.Embedding(9, 4, mask_zero=True)(q)
+        b = lib.Embedding(9, 4)(v)
+        out = lib.Concatenate()([lib.GRU(3)(a), lib.Dense(3)(lib.GRU(5)(b))])
+        return q, v, out
+
+    q, v, out = build(L, L.Input)
+    ours = gated.Model([q, v], out)
+    kq, kv, kout = build(keras.layers, keras.Input)
+    theirs = keras.Model([kq, kv], kout)
+    assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    ids_q, ids_v = np.array([[1, 2, 3, 0]]), np.array([[4, 5, 6, 7, 8]])
+    np.testing.assert_allclose(ours([torch.as_tensor(ids_q), torch.as_tensor(ids_v)]).detach().numpy(),
+                               theirs([ids_q, ids_v]).detach().numpy(), atol=1e-5)
+    # a file that lists the weights in the order of the layers' first calls loads by name
+    path = tmp_path / "m.gated"
+    ours.save(path)
+    with safe_open(str(path), framework="np") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    names = json.loads(metadata["weight_names"])
+    called = [layer.name for layer in ours._graph.called_layers]
+    order = sorted(range(len(names)), key=lambda i: called.index(names[i].split("/")[0]))
+    assert order != list(range(len(names)))  # the old order really differs
+    metadata["weight_names"] = json.dumps([names[i] for i in order])
+    old = {f"weights/{j:04d}": tensors[f"weights/{i:04d}"] for j, i in enumerate(order)}
+    old.update({k: t for k, t in tensors.items() if not k.startswith("weights/")})
+    save_file(old, str(tmp_path / "old.gated"), metadata=metadata)
+    again = gated.load_model(tmp_path / "old.gated")
+    for a, b in zip(again.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -50,10 +50,13 @@ class Graph:
             if tensor.node is None or not isinstance(tensor.node.layer, InputLayer):
                 raise ValueError(f"Model inputs must come from gated.layers.Input(...); received {tensor!r}.")
         self.nodes = self._order_nodes()
-        self.layers: list[Layer] = []
+        # called_layers: in the order of their first call (the order torch registers their parameters in);
+        # layers: in Keras's order
+        self.called_layers: list[Layer] = []
         for node in self.nodes:
-            if node.layer not in self.layers and not isinstance(node.layer, InputLayer):
-                self.layers.append(node.layer)
+            if node.layer not in self.called_layers and not isinstance(node.layer, InputLayer):
+                self.called_layers.append(node.layer)
+        self.layers: list[Layer] = self._order_layers()
 
     def _order_nodes(self) -> list[Node]:
         order: list[Node] = []
@@ -84,6 +87,35 @@ class Graph:
         for tensor in self.output_tensors:
             visit(tensor)
         return order
+
+    def _order_layers(self) -> list[Layer]:
+        """The layers in Keras's order (which is also the order of ``get_weights``): by depth - the longest
+        path to an output - deepest first, ties broken by when a depth-first walk from the outputs first meets
+        the layer."""
+        first_seen: dict[int, int] = {}
+        producers = {id(t): t.node for node in self.nodes for t in node.outputs}
+
+        def walk(node: Node) -> None:  # pre-order, as Keras numbers the layers
+            if id(node.layer) in first_seen:
+                return
+            first_seen[id(node.layer)] = len(first_seen)
+            for parent in flatten_structure((node.args, node.kwargs)):
+                if isinstance(parent, SymbolicTensor) and id(parent) in producers:
+                    walk(producers[id(parent)])
+
+        for tensor in self.output_tensors:
+            if id(tensor) in producers:
+                walk(producers[id(tensor)])
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for node in reversed(self.nodes):  # outputs first
+            depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+            for parent in flatten_structure((node.args, node.kwargs)):
+                if isinstance(parent, SymbolicTensor) and id(parent) in producers:
+                    key = id(producers[id(parent)])
+                    node_depth[key] = max(depth + 1, node_depth.get(key, 0))
+        return sorted(self.called_layers, key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
     def run(self, inputs: list[torch.Tensor], training: bool | None) -> list[torch.Tensor]:
         """Replay the graph on real tensors given in the order of ``input_tensors``."""

@@ -37,7 +37,7 @@ class Model(Layer):
             if inputs is None or outputs is None:
                 raise ValueError("A functional Model needs both inputs= and outputs=.")
             self._graph = Graph(inputs, outputs)
-            self._graph_layers = torch.nn.ModuleList(self._graph.layers)
+            self._graph_layers = torch.nn.ModuleList(self._graph.called_layers)
             self.built = True
 
     # ------------------------------------------------------------------ structure

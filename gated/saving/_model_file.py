@@ -279,8 +279,11 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, type] | No
     weight_keys = sorted(k for k in keys if k.startswith("weights/"))
     if len(weight_keys) != len(names):
         raise ValueError(f"{filepath} lists {len(names)} weights but stores {len(weight_keys)}; the file is damaged.")
+    from ._weights import weight_names
+
+    arrays = _in_model_order([tensor(k) for k in weight_keys], names, weight_names(model))
     try:
-        model.set_weights([tensor(k) for k in weight_keys])
+        model.set_weights(arrays)
     except ValueError as err:
         raise ValueError(f"{filepath}: the stored weights do not fit the model it describes; the file is damaged. "
                          f"{err}") from None
@@ -307,6 +310,24 @@ def _restore_training(model, compile_config: Any, state: Any, tensor: Callable[[
 
         build_optimizer(model)
         model.optimizer.load_state_dict(state["optimizer"])
+
+
+def _in_model_order(arrays: list[np.ndarray], names: list[str], current: list[str]) -> list[np.ndarray]:
+    """The stored weights in the model's order. Files written before functional models listed their layers in
+    Keras's order hold the same layers' weights in another layer order: regroup them by top-level layer name
+    (within a layer the order never changed)."""
+    def by_layer(items: list[str]) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(items):
+            groups.setdefault(name.split("/", 1)[0], []).append(i)
+        return groups
+
+    if not all(isinstance(name, str) for name in names):
+        return arrays  # a damaged list; set_weights reports what does not fit
+    saved, wanted = by_layer(names), by_layer(current)
+    if list(saved) == list(wanted) or {k: len(v) for k, v in saved.items()} != {k: len(v) for k, v in wanted.items()}:
+        return arrays
+    return [arrays[i] for layer in wanted for i in saved[layer]]
 
 
 def load_extra_state(filepath: str | os.PathLike) -> Any:
