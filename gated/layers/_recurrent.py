@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..kernels import _dispatch
+from ..kernels import _cpu_gru, _dispatch
 from ..kernels._fused import run_fused
 from ..saving import _convert
 from ._base import Layer, describe_array
@@ -201,7 +201,11 @@ class RNN(Layer):
             input_masks, _ = self.cell.dropout_masks(batch, x, training)
             if input_masks is not None:
                 x = x * input_masks[:, None, :]
-            outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
+            if path.gated_cpu:
+                kernel_mask = None if layout.kind == "none" else mask
+                outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
+            else:
+                outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
             last = outputs[:, -1]
         elif path.name == "loop":
             outputs, last, finals = self._run_loop(x, states, mask, training)

@@ -1,0 +1,153 @@
+"""gated's fused CPU GRU: a C++ extension (``csrc/gru_cpu.cpp``) compiled on first use, and its autograd wrapper.
+
+torch's CPU GRU runs its backward as autograd over about fifteen small operations per timestep; for the shapes
+recurrent models train on, dispatching those operations costs more than their arithmetic. This kernel runs a whole
+reset-after GRU layer in C++: per step one GEMM and one fused elementwise pass, forwards and backwards, with the
+weight gradients as a few large GEMMs at the end. It computes exactly what ``torch._VF.gru`` computes (and Keras's
+masked recurrence for any mask), to rounding.
+
+The extension is built with ``torch.utils.cpp_extension.load`` into torch's extension cache (``TORCH_EXTENSIONS_DIR``
+or ``~/.cache/torch_extensions``) the first time a GRU runs on the CPU; later processes load the cached library.
+It is compiled for the machine it runs on (``-march=native``), so the cache name carries a hash of the CPU's
+feature flags. ``status()`` tells whether it is in use and, when not, why: ``GATED_CPU_KERNEL=0`` in the
+environment turns it off; a failed build is reported once, with a warning that says how to fix it, and the layers
+fall back to ``torch._VF.gru``.
+
+Shape legend: B batch, T timesteps, F features, H units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+SOURCE = Path(__file__).parent / "csrc" / "gru_cpu.cpp"
+FLAGS = ["-O3", "-march=native"]
+DTYPES = (torch.float32, torch.float64)
+
+_module: Any = None
+_build_error: str | None = None
+
+
+def _cpu_tag() -> str:
+    """A short hash of the CPU's identity and feature flags: a -march=native build is only valid on such a CPU."""
+    flags = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags += next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        flags += platform.processor()
+    return hashlib.sha1(flags.encode()).hexdigest()[:8]
+
+
+def disabled_reason() -> str | None:
+    """Why the kernel must not run in this process (the user's opt-out), or None."""
+    if os.environ.get("GATED_CPU_KERNEL", "1").strip().lower() in ("0", "false", "no", "off"):
+        return "GATED_CPU_KERNEL=0"
+    return None
+
+
+def load() -> Any:
+    """The compiled module, building it on the first call; None (with the reason in ``status()``) if it failed."""
+    global _module, _build_error
+    if _module is not None or _build_error is not None:
+        return _module
+    from torch.utils import cpp_extension
+
+    try:
+        _module = cpp_extension.load(name=f"gated_cpu_gru_{_cpu_tag()}", sources=[str(SOURCE)],
+                                     extra_cflags=FLAGS, verbose=False)
+    except (OSError, RuntimeError, ImportError, subprocess.SubprocessError) as error:
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        cause = next((line for line in lines if "error" in line.lower()), lines[0])[:300]
+        _build_error = f"the C++ GRU kernel failed to build ({type(error).__name__}: {cause})"
+        warnings.warn(
+            f"gated: {_build_error}. GRU layers on the CPU fall back to torch._VF.gru (correct, slower). To fix it, "
+            "install a C++ compiler (g++ or clang++) and ninja (`pip install ninja`), then restart Python; "
+            "set GATED_CPU_KERNEL=0 to skip the build and this warning.",
+            RuntimeWarning, stacklevel=3,
+        )
+    return _module
+
+
+def status() -> str | None:
+    """None when the kernel can run here (building it if needed); otherwise why it cannot."""
+    reason = disabled_reason()
+    if reason is not None:
+        return reason
+    load()
+    return _build_error
+
+
+def blockers(cell) -> list[str]:
+    """Why this cell's fused call cannot run on the C++ kernel (beyond the fused path's own conditions)."""
+    weights = cell.fused_weights()
+    if weights[0].device.type != "cpu":
+        return [f"weights on {weights[0].device.type}"]
+    if weights[0].dtype not in DTYPES:
+        return [f"{weights[0].dtype} (float32 or float64 needed)"]
+    reason = status()
+    return [] if reason is None else [reason]
+
+
+class _GRUFunction(torch.autograd.Function):
+    """A whole GRU layer: (x, h0, weights) -> (outputs (B, T, H), final state (B, H))."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, mask, zero_output):
+        outputs, final, states, gates, x_tm = _module.gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, zero_output,
+                                                                   True)
+        ctx.save_for_backward(x_tm, w_ih, w_hh, states, gates, mask)
+        ctx.zero_output = zero_output
+        return outputs, final
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_outputs, grad_final):
+        x_tm, w_ih, w_hh, states, gates, mask = ctx.saved_tensors
+        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _module.gru_backward(
+            grad_outputs, grad_final, x_tm, w_ih, w_hh, states, gates, mask, ctx.zero_output,
+            ctx.needs_input_grad[0])
+        needs = ctx.needs_input_grad
+        grads = [dx, dh0, dw_ih, dw_hh, db_ih, db_hh]
+        return (*[g if need else None for g, need in zip(grads, needs)], None, None)
+
+
+def run(cell, x: torch.Tensor, h0: torch.Tensor, mask: torch.Tensor | None,
+        zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Outputs (B, T, H) in processing order and ``[final h]``, with Keras's mask semantics for any mask."""
+    weights = cell.fused_weights()
+    w_ih, w_hh = weights[0], weights[1]
+    if len(weights) == 4:
+        b_ih, b_hh = weights[2], weights[3]
+    else:
+        b_ih = b_hh = w_ih.new_zeros(w_ih.shape[0])
+    x = x.to(w_ih.dtype)
+    h0 = h0.to(w_ih.dtype)
+    mask_arg = torch.empty(0, dtype=torch.bool) if mask is None else mask
+    tensors = (x, h0, w_ih, w_hh, b_ih, b_hh)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        outputs, final = _GRUFunction.apply(*tensors, mask_arg, zero_output_for_mask)
+    else:  # inference: nothing is saved for a backward pass
+        outputs, final, *_ = _module.gru_forward(*tensors, mask_arg, zero_output_for_mask, False)
+    return outputs, [final]
+
+
+def stream_step(cell, v: np.ndarray) -> Callable[[], None]:
+    """One GRU step on a Streamer's row buffer ``v = [x, h, 1]`` (B, F + H + 1), in place; ``v`` must outlive it."""
+    if v.dtype not in (np.float32, np.float64) or not v.flags.c_contiguous:
+        raise ValueError(f"stream_step needs a C-contiguous float32/float64 buffer, received {v.dtype}.")
+    weights = [w.detach().cpu() for w in cell.fused_weights()]
+    if len(weights) == 2:
+        weights += [weights[0].new_zeros(weights[0].shape[0])] * 2
+    kind = _module.StreamStepFloat if v.dtype == np.float32 else _module.StreamStepDouble
+    return kind(*weights, v.ctypes.data, v.shape[0]).run  # the bound method keeps the kernel alive
