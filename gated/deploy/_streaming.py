@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..kernels import _cpu_gru
 from ..layers._base import Layer
 from ..layers._bidirectional import Bidirectional
 from ..layers._core import Activation, Add, Concatenate, Dense, Dropout, Embedding, Masking
@@ -297,12 +298,20 @@ class _Engine:
                 src = None
             else:
                 src = self._src(t, dtype)
-            self.kernels.append(K.FAST_RECURRENT[cell.kind](cell, src, buffers))
+            reason = f"built-in {type(cell).__name__} with standard activations"
+            cpu_blockers = _cpu_gru_stream_blockers(cell)
+            if not cpu_blockers:
+                self.kernels.append(_with_copy(src, buffers.x, _cpu_gru.stream_step(cell, buffers.v)))
+                how = "C++: gated-cpu GRU step on [x, h, 1]"
+            else:
+                self.kernels.append(K.FAST_RECURRENT[cell.kind](cell, src, buffers))
+                detail = f"reset_after={cell.reset_after}" if cell.kind == "gru" else ""
+                how = f"numpy: one np.dot for [x, h, 1] {detail}".rstrip()
+                if cell.kind == "gru":
+                    reason += f" (gated's C++ GRU step not used: {'; '.join(cpu_blockers)})"
             states = buffers.states
             out, with_one = buffers.h, buffers.h1
-            detail = f"reset_after={cell.reset_after}" if cell.kind == "gru" else ""
-            self.paths.append(KernelChoice(layer.name, f"numpy: one np.dot for [x, h, 1] {detail}".rstrip(),
-                                           f"built-in {type(cell).__name__} with standard activations"))
+            self.paths.append(KernelChoice(layer.name, how, reason))
         else:
             src = self._src(t, dtype)
             states = [self._new((size,), dtype) for size in layer.state_size]
@@ -550,6 +559,28 @@ class Streamer:
 
     def __repr__(self) -> str:
         return f"<Streamer model='{self.model.name}' batch_size={self.batch_size} fast={self.fast}>"
+
+
+def _cpu_gru_stream_blockers(cell) -> list[str]:
+    """Why a fast-eligible recurrent cell does not step on gated's C++ GRU kernel; empty when it does."""
+    if cell.kind != "gru":
+        return [f"{type(cell).__name__} is not a GRU"]
+    if not cell.reset_after:
+        return ["reset_after=False"]
+    reason = _cpu_gru.status()
+    return [] if reason is None else [reason]
+
+
+def _with_copy(src: np.ndarray | None, dst: np.ndarray, run: Callable[[], None]) -> Callable[[], None]:
+    """``run`` preceded by copying the layer's input into its row buffer (when it is not written there already)."""
+    if src is None:
+        return run
+
+    def copy_and_run() -> None:
+        dst[...] = src
+        run()
+
+    return copy_and_run
 
 
 def _check_batch(batch_size: Any) -> int:
