@@ -213,6 +213,11 @@ def measure_inference(name: str, w: dict, repeats: int) -> dict:
         path = "/tmp/gated_bench_d.onnx"
         model.export(path, format="onnx")
         options = onnxruntime.SessionOptions()
+        # the same threads as torch, and no spinning: idle spinning threads would steal the CPU from the
+        # implementation timed next on a small machine
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         name_in = session.get_inputs()[0].name
         check = max(check, float(np.abs(session.run(None, {name_in: x_np})[0] - expected).max()))

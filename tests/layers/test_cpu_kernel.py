@@ -205,15 +205,17 @@ def test_inference_forward_equals_training_forward(dtype, mask_name, kernel_spy)
         assert torch.equal(a, b.detach())
 
 
+@pytest.mark.parametrize("batch", [2, 9], ids=["axpy_rows", "blas_rows"])  # the kernel switches to GEMMs at 8
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
-def test_streaming_step_equals_the_layer(dtype):
+def test_streaming_step_equals_the_layer(dtype, batch):
     torch.manual_seed(1)
     model = gated.Sequential([L.Input(shape=(None, 8)), L.GRU(16, return_sequences=True, dtype=dtype)])
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-0.5, 0.5)
-    x = np.random.default_rng(0).standard_normal((2, 7, 8)).astype(np.float64 if dtype == torch.float64 else np.float32)
-    streamer = Streamer(model, batch_size=2)
+    x = np.random.default_rng(0).standard_normal((batch, 7, 8))
+    x = x.astype(np.float64 if dtype == torch.float64 else np.float32)
+    streamer = Streamer(model, batch_size=batch)
     assert streamer.paths[0].kernel == "C++: gated-cpu GRU step on [x, h, 1]"
     expected = model(torch.as_tensor(x)).detach().numpy()
     steps = np.stack([streamer.step(x[:, t]) for t in range(x.shape[1])], axis=1)

@@ -301,38 +301,47 @@ std::vector<at::Tensor> gru_backward(const at::Tensor& grad_out_in, const at::Te
 }
 
 // One timestep for a Streamer's row buffers v = [x, h, 1] (B, F + H + 1), updated in place; weights are copied.
-// The products are axpy loops over the inputs into a register-sized block of outputs.
+// A few rows: the products are axpy loops over the inputs into a register-sized block of outputs (a BLAS call
+// costs more than the arithmetic of one row). Many rows: two GEMMs on views of the buffer, as in gru_forward.
 template <typename T>
 class StreamStep {
  public:
   StreamStep(const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& b_ih, const at::Tensor& b_hh,
              int64_t v_address, int64_t batch)
       : F_(w_ih.size(1)), H_(w_hh.size(1)), batch_(batch), v_(reinterpret_cast<T*>(v_address)) {
-    at::Tensor wx = w_ih.t().contiguous().to(at::CppTypeToScalarType<T>());  // (F, 3H)
-    at::Tensor wh = w_hh.t().contiguous().to(at::CppTypeToScalarType<T>());  // (H, 3H)
-    at::Tensor bias = b_ih.clone();
-    bias.narrow(0, 0, 2 * H_).add_(b_hh.narrow(0, 0, 2 * H_));
-    bias = bias.contiguous().to(at::CppTypeToScalarType<T>());
-    at::Tensor b_hn = b_hh.narrow(0, 2 * H_, H_).contiguous().to(at::CppTypeToScalarType<T>());
-    wx_.assign(wx.data_ptr<T>(), wx.data_ptr<T>() + wx.numel());
-    wh_.assign(wh.data_ptr<T>(), wh.data_ptr<T>() + wh.numel());
-    bx_.assign(bias.data_ptr<T>(), bias.data_ptr<T>() + bias.numel());
-    bh_.assign(3 * H_, T(0));
-    std::copy(b_hn.data_ptr<T>(), b_hn.data_ptr<T>() + H_, bh_.begin() + 2 * H_);
-    ax_.resize(3 * H_);
-    ah_.resize(3 * H_);
+    const auto type = at::CppTypeToScalarType<T>();
+    wx_ = w_ih.t().contiguous().to(type);  // (F, 3H)
+    wh_ = w_hh.t().contiguous().to(type);  // (H, 3H)
+    bx_ = b_ih.clone();
+    bx_.narrow(0, 0, 2 * H_).add_(b_hh.narrow(0, 0, 2 * H_));
+    bx_ = bx_.contiguous().to(type);  // b_ih + [b_hr, b_hz, 0]
+    bh_ = at::zeros({3 * H_}, bx_.options());
+    bh_.narrow(0, 2 * H_, H_).copy_(b_hh.narrow(0, 2 * H_, H_));  // [0, 0, b_hn]
+    ax_ = at::empty({batch, 3 * H_}, bx_.options());
+    ah_ = at::empty({batch, 3 * H_}, bx_.options());
+    const int64_t stride = F_ + H_ + 1;
+    at::Tensor v = at::from_blob(v_, {batch, stride}, bx_.options());
+    x_view_ = v.narrow(1, 0, F_);
+    h_view_ = v.narrow(1, F_, H_);
   }
 
   void run() {
-    const int64_t stride = F_ + H_ + 1;
+    at::NoGradGuard no_grad;
+    const int64_t stride = F_ + H_ + 1, H = H_;
+    const bool blas = batch_ >= kBlasRows;
+    if (blas) {
+      at::addmm_out(ax_, bx_, x_view_, wx_);
+      at::addmm_out(ah_, bh_, h_view_, wh_);
+    }
     for (int64_t b = 0; b < batch_; ++b) {
       T* x = v_ + b * stride;
       T* h = x + F_;
-      project(x, F_, wx_.data(), bx_.data(), ax_.data());
-      project(h, H_, wh_.data(), bh_.data(), ah_.data());
-      const int64_t H = H_;
-      const T* ax = ax_.data();
-      const T* ah = ah_.data();
+      T* ax = ax_.data_ptr<T>() + b * 3 * H;
+      T* ah = ah_.data_ptr<T>() + b * 3 * H;
+      if (!blas) {
+        project(x, F_, wx_.data_ptr<T>(), bx_.data_ptr<T>(), ax);
+        project(h, H_, wh_.data_ptr<T>(), bh_.data_ptr<T>(), ah);
+      }
       #pragma GCC ivdep  // the row's arrays never overlap
       for (int64_t j = 0; j < H; ++j) {
         T r = sigmoid_(ax[j] + ah[j]);
@@ -345,6 +354,7 @@ class StreamStep {
 
  private:
   static constexpr int64_t kBlock = 64 / sizeof(T) * 4;  // outputs kept in registers: 64 floats, 32 doubles
+  static constexpr int64_t kBlasRows = 8;
 
   // out (N) = bias + v (K) @ w (K, N), N = 3H
   void project(const T* v, int64_t K, const T* w, const T* bias, T* out) const {
@@ -370,7 +380,7 @@ class StreamStep {
 
   int64_t F_, H_, batch_;
   T* v_;
-  std::vector<T> wx_, wh_, bx_, bh_, ax_, ah_;
+  at::Tensor wx_, wh_, bx_, bh_, ax_, ah_, x_view_, h_view_;
 };
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
