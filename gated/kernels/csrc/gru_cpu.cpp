@@ -12,7 +12,9 @@
 // The elementwise passes are plain loops that gcc -O3 vectorises: exp comes from a branch-free Cody-Waite range
 // reduction and a Cephes polynomial (about 1 ulp), so sigmoid and tanh vectorise with it.
 // Shape legend: B batch, T timesteps, F features, H units. Tensors inside are time-major (T, B, ...).
-#include <torch/extension.h>
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/python.h>
 
 #include <cstdint>
 #include <cstring>
