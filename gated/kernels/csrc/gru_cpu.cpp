@@ -197,7 +197,7 @@ void check_inputs(const at::Tensor& x, const at::Tensor& h0, const at::Tensor& w
 // Steps per chunk: the input projections and gate gradients of one chunk (about 2 MB) are computed, used and
 // reused while they are in cache, instead of (T, B, 3H) arrays that cost a page fault per 4 KB on every call.
 int64_t chunk_steps(int64_t T, int64_t B, int64_t H) {
-  return std::min<int64_t>(T, std::max<int64_t>(1, (int64_t(1) << 19) / (B * 3 * H)));
+  return std::min<int64_t>(T, std::max<int64_t>(1, (int64_t(1) << 19) / std::max<int64_t>(B * 3 * H, 1)));
 }
 
 // Returns (outputs (B, T, H), final state (B, H), states (T + 1, B, H) time-major, gates (T, B, 4H), x (T, B, F)).
