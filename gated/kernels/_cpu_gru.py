@@ -11,7 +11,8 @@ or ``~/.cache/torch_extensions``) the first time a GRU runs on the CPU; later pr
 It is compiled for the machine it runs on (``-march=native``), so the cache name carries a hash of the CPU's
 feature flags. ``status()`` tells whether it is in use and, when not, why: ``GATED_CPU_KERNEL=0`` in the
 environment turns it off; a failed build is reported once, with a warning that says how to fix it, and the layers
-fall back to ``torch._VF.gru``.
+fall back to ``torch._VF.gru``. The backward is itself not differentiable (no double backward through the layer);
+``GATED_CPU_KERNEL=0`` gives torch's kernel, whose backward is.
 
 Shape legend: B batch, T timesteps, F features, H units.
 """
