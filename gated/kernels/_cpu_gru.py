@@ -3,7 +3,7 @@
 torch's CPU GRU runs its backward as autograd over about fifteen small operations per timestep; for the shapes
 recurrent models train on, dispatching those operations costs more than their arithmetic. This kernel runs a whole
 reset-after GRU layer in C++: per step one GEMM and one fused elementwise pass, forwards and backwards, with the
-weight gradients as a few large GEMMs at the end. It computes exactly what ``torch._VF.gru`` computes (and Keras's
+weight gradients as a few large GEMMs per chunk of steps. It computes exactly what ``torch._VF.gru`` computes (and Keras's
 masked recurrence for any mask), to rounding.
 
 The extension is built with ``torch.utils.cpp_extension.load`` into torch's extension cache (``TORCH_EXTENSIONS_DIR``
