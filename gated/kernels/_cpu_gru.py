@@ -23,6 +23,7 @@ import hashlib
 import os
 import platform
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -64,8 +65,12 @@ def load() -> Any:
         return _module
     from torch.utils import cpp_extension
 
+    name = f"gated_cpu_gru_{_cpu_tag()}"
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
+    if not any(Path(root).glob(f"*/{name}/{name}.so")):  # say why the first GRU call pauses
+        sys.stderr.write("gated: compiling the CPU GRU kernel for this machine (once; about 20 s)...\n")
     try:
-        _module = cpp_extension.load(name=f"gated_cpu_gru_{_cpu_tag()}", sources=[str(SOURCE)],
+        _module = cpp_extension.load(name=name, sources=[str(SOURCE)],
                                      extra_cflags=FLAGS, verbose=False)
     except (OSError, RuntimeError, ImportError, subprocess.SubprocessError) as error:
         lines = str(error).strip().splitlines() or [type(error).__name__]
