@@ -155,7 +155,12 @@ for i in range({repeats} + 1):
     times.append(time.perf_counter() - t)
 print(json.dumps(times[1:]))
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    env = dict(os.environ)
+    if torch.get_num_threads() == 1:  # the same single thread as torch (XLA otherwise uses every core)
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                            "intra_op_parallelism_threads=1").strip()
+        env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = "1"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         return [], result.stderr.strip().splitlines()[-1] if result.stderr else "failed"
     return json.loads(result.stdout.strip().splitlines()[-1]), ""
