@@ -1,18 +1,19 @@
-"""gated's fused CPU GRU: a C++ extension (``csrc/gru_cpu.cpp``) compiled on first use, and its autograd wrapper.
+"""gated's fused CPU GRU: the C++ extension (``csrc/``) compiled on first use, its loader, and the GRU's wrapper.
 
 torch's CPU GRU runs its backward as autograd over about fifteen small operations per timestep; for the shapes
 recurrent models train on, dispatching those operations costs more than their arithmetic. This kernel runs a whole
 reset-after GRU layer in C++: per step one GEMM and one fused elementwise pass, forwards and backwards, with the
 weight gradients as a few large GEMMs per chunk of steps. It computes exactly what ``torch._VF.gru`` computes (and Keras's
-masked recurrence for any mask), to rounding.
+masked recurrence for any mask), to rounding. The same extension holds the LSTM kernel (``csrc/lstm_cpu.cpp``),
+wrapped by ``_cpu_lstm``, which shares this module's loader and ``status()``.
 
 The extension is built with ``torch.utils.cpp_extension.load`` into torch's extension cache (``TORCH_EXTENSIONS_DIR``
-or ``~/.cache/torch_extensions``) the first time a GRU runs on the CPU; later processes load the cached library.
-It is compiled for the machine it runs on (``-march=native``), so the cache name carries a hash of the CPU's
+or ``~/.cache/torch_extensions``) the first time a GRU or LSTM runs on the CPU; later processes load the cached
+library. It is compiled for the machine it runs on (``-march=native``), so the cache name carries a hash of the CPU's
 feature flags. ``status()`` tells whether it is in use and, when not, why: ``GATED_CPU_KERNEL=0`` in the
 environment turns it off; a failed build is reported once, with a warning that says how to fix it, and the layers
-fall back to ``torch._VF.gru``. The backward is itself not differentiable (no double backward through the layer);
-``GATED_CPU_KERNEL=0`` gives torch's kernel, whose backward is.
+fall back to torch's kernels (``torch._VF.gru`` / ``lstm``). The backward is itself not differentiable (no double
+backward through the layer); ``GATED_CPU_KERNEL=0`` gives torch's kernel, whose backward is.
 
 Shape legend: B batch, T timesteps, F features, H units.
 """
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-SOURCE = Path(__file__).parent / "csrc" / "gru_cpu.cpp"
+SOURCES = [Path(__file__).parent / "csrc" / name for name in ("gru_cpu.cpp", "lstm_cpu.cpp")]
 FLAGS = ["-O3", "-march=native"]
 DTYPES = (torch.float32, torch.float64)
 
@@ -65,19 +66,20 @@ def load() -> Any:
         return _module
     from torch.utils import cpp_extension
 
-    name = f"gated_cpu_gru_{_cpu_tag()}"
+    name = f"gated_cpu_rnn_{_cpu_tag()}"
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
     if not any(Path(root).glob(f"*/{name}/{name}.so")):  # say why the first GRU call pauses
-        sys.stderr.write("gated: compiling the CPU GRU kernel for this machine (once; about 20 s)...\n")
+        sys.stderr.write("gated: compiling the CPU GRU and LSTM kernels for this machine (once; about 20 s)...\n")
     try:
-        _module = cpp_extension.load(name=name, sources=[str(SOURCE)],
+        _module = cpp_extension.load(name=name, sources=[str(s) for s in SOURCES],
                                      extra_cflags=FLAGS, verbose=False)
     except (OSError, RuntimeError, ImportError, subprocess.SubprocessError) as error:
         lines = str(error).strip().splitlines() or [type(error).__name__]
         cause = next((line for line in lines if "error" in line.lower()), lines[0])[:300]
         _build_error = f"the C++ GRU kernel failed to build ({type(error).__name__}: {cause})"
         warnings.warn(
-            f"gated: {_build_error}. GRU layers on the CPU fall back to torch._VF.gru (correct, slower). To fix it, "
+            f"gated: {_build_error}. GRU and LSTM layers on the CPU fall back to torch._VF.gru / lstm (correct, "
+            "slower). To fix it, "
             "install a C++ compiler (g++ or clang++) and ninja (`pip install ninja`), then restart Python; "
             "set GATED_CPU_KERNEL=0 to skip the build and this warning.",
             RuntimeWarning, stacklevel=3,

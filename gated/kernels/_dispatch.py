@@ -6,9 +6,9 @@ Two paths exist for the built-in cells:
   in its reset_after=True form, tanh and sigmoid activations (tanh or relu for SimpleRNN), no recurrent dropout
   while training, and a mask (if any) whose valid steps are one contiguous block per row - right padding, left
   padding and fully masked rows included. The kernel is
-  - for a GRU on the CPU in float32/float64: gated's own C++ kernel (``_cpu_gru``, kernel name ``gated-cpu ...``),
-    forward and backward, masks applied inside. ``GATED_CPU_KERNEL=0`` turns it off; a failed build is reported
-    once with a warning. Either way the reason of the path says why torch's kernel runs instead;
+  - for a GRU or an LSTM on the CPU in float32/float64: gated's own C++ kernels (``_cpu_gru``, ``_cpu_lstm``,
+    kernel name ``gated-cpu ...``), forward and backward, masks applied inside. ``GATED_CPU_KERNEL=0`` turns them
+    off; a failed build is reported once with a warning. Either way the reason of the path says why torch's kernel runs instead;
   - otherwise torch's fused RNN kernels (``torch._VF.gru`` / ``lstm`` / ``rnn_tanh`` / ``rnn_relu``): cuDNN on
     CUDA, ATen's implementation on CPU; masked rows are shifted and packed around the kernel.
 * ``loop``: a Python loop over timesteps with the input projection for all timesteps hoisted into one matrix
@@ -30,6 +30,8 @@ from .. import activations
 from . import _cpu_gru
 
 CPU_GRU_KERNEL = "gated-cpu GRU (C++: one GEMM and one fused gate pass per step, forward and backward)"
+CPU_LSTM_KERNEL = "gated-cpu LSTM (C++: one GEMM and one fused gate pass per step, forward and backward)"
+CPU_KERNELS = {"gru": CPU_GRU_KERNEL, "lstm": CPU_LSTM_KERNEL}
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Path:
 
     @property
     def gated_cpu(self) -> bool:
-        """Whether the path runs gated's C++ GRU kernel (``_cpu_gru``)."""
+        """Whether the path runs one of gated's C++ kernels (``_cpu_gru``, ``_cpu_lstm``)."""
         return self.kernel.startswith("gated-cpu")
 
     def __str__(self) -> str:
@@ -128,12 +130,12 @@ def choose_path(cell, layout: MaskLayout, training: bool, use_cudnn: bool | str,
         return Path("loop", loop_kernel, "; ".join(blockers))
     device = cell.weight_ih.device
     reason = "eligible"
-    if cell.kind == "gru" and device.type == "cpu":
+    if cell.kind in CPU_KERNELS and device.type == "cpu":
         cpu_blockers = _cpu_gru.blockers(cell)
         if not cpu_blockers:
-            return Path("fused", CPU_GRU_KERNEL + ("" if layout.kind == "none" else ", masked steps carried"),
+            return Path("fused", CPU_KERNELS[cell.kind] + ("" if layout.kind == "none" else ", masked steps carried"),
                         reason)
-        reason = f"eligible; gated's C++ GRU kernel not used: {'; '.join(cpu_blockers)}"
+        reason = f"eligible; gated's C++ {cell.kind.upper()} kernel not used: {'; '.join(cpu_blockers)}"
     backend = "cuDNN" if device.type == "cuda" and torch.backends.cudnn.is_available() else f"ATen {device.type}"
     masked = {"none": "", "right": ", packed by lengths", "block": ", rows shifted and packed"}[layout.kind]
     return Path("fused", f"torch._VF.{_vf_name(cell)} ({backend}{masked})", reason)

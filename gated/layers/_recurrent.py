@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..kernels import _cpu_gru, _dispatch
+from ..kernels import _cpu_gru, _cpu_lstm, _dispatch
 from ..kernels._fused import run_fused
 from ..saving import _convert
 from ._base import Layer, describe_array
@@ -203,7 +203,11 @@ class RNN(Layer):
                 x = x * input_masks[:, None, :]
             if path.gated_cpu:
                 kernel_mask = None if layout.kind == "none" else mask
-                outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
+                if self.cell.kind == "lstm":
+                    outputs, finals = _cpu_lstm.run(self.cell, x, states[0], states[1], kernel_mask,
+                                                    self.zero_output_for_mask)
+                else:
+                    outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
             else:
                 outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
             last = outputs[:, -1]
