@@ -5,8 +5,8 @@
   (loop) with the same weights agree on outputs, final states and the gradients of inputs, initial states and
   every weight, in float64 and float32. Each case asserts that the fused side really ran fused.
 * Dispatch: a spy on ``torch._VF`` (as ``gated.kernels._fused`` sees it) shows the fused kernel is called for
-  eligible calls and never for the ones it cannot compute (a GRU on the CPU runs gated's C++ kernel instead, or
-  ``torch._VF.gru`` with ``GATED_CPU_KERNEL=0``); ``last_path`` names the path and the reason, and
+  eligible calls and never for the ones it cannot compute (a GRU or LSTM on the CPU runs gated's C++ kernel
+  instead, or ``torch._VF.gru`` / ``lstm`` with ``GATED_CPU_KERNEL=0``); ``last_path`` names the path and the reason, and
   ``use_cudnn=True`` turns an ineligible call into a ValueError naming the blocker.
 
 Shape legend: B batch, T timesteps, F features, H units.
@@ -196,26 +196,26 @@ def test_fused_kernel_runs_when_eligible(case, vf_spy):
     path = layer.last_path
     assert path == planned
     assert (path.name, path.reason) == ("fused", "eligible")
-    if kernel == "gru":  # on the CPU a GRU runs gated's C++ kernel instead (tests/layers/test_cpu_kernel.py)
+    if kernel in ("gru", "lstm"):  # on the CPU gated's C++ kernels run instead (tests/layers/test_cpu_kernel*.py)
         assert vf_spy.calls == []
-        assert path.kernel.startswith("gated-cpu GRU")
+        assert path.kernel.startswith(f"gated-cpu {kernel.upper()}")
         return
     assert vf_spy.calls == [kernel]
     assert f"torch._VF.{kernel} (ATen cpu" in path.kernel
     assert kernel_note in path.kernel
 
 
-@pytest.mark.parametrize("case", [c for c in ELIGIBLE if ELIGIBLE[c][3] == "gru"])
-def test_gru_runs_torch_fused_kernel_when_the_cpu_kernel_is_switched_off(case, vf_spy, monkeypatch):
+@pytest.mark.parametrize("case", [c for c in ELIGIBLE if ELIGIBLE[c][3] in ("gru", "lstm")])
+def test_gru_and_lstm_run_torch_fused_kernel_when_the_cpu_kernel_is_switched_off(case, vf_spy, monkeypatch):
     monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     make, mask_name, training, kernel, kernel_note = ELIGIBLE[case]
     layer = _built(make())
     vf_spy.calls.clear()
     layer(torch.randn(B, T, F), mask=_mask(mask_name) if mask_name else None, training=training)
-    assert vf_spy.calls == ["gru"]
+    assert vf_spy.calls == [kernel]
     path = layer.last_path
-    assert path.name == "fused" and "torch._VF.gru (ATen cpu" in path.kernel and kernel_note in path.kernel
-    assert path.reason == "eligible; gated's C++ GRU kernel not used: GATED_CPU_KERNEL=0"
+    assert path.name == "fused" and f"torch._VF.{kernel} (ATen cpu" in path.kernel and kernel_note in path.kernel
+    assert path.reason == f"eligible; gated's C++ {kernel.upper()} kernel not used: GATED_CPU_KERNEL=0"
 
 
 INELIGIBLE = {

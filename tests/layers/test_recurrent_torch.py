@@ -402,11 +402,14 @@ def test_gradcheck_lstm(path):
     assert layer.last_path.name == path
 
 
+@pytest.mark.parametrize("cpu_kernel", ["1", "0"], ids=["gated_cpu", "torch_vf"])
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
-def test_gradcheck_masked_fused_path_left_padded_and_fully_masked_row(kind):
+def test_gradcheck_masked_fused_path_left_padded_and_fully_masked_row(kind, cpu_kernel, monkeypatch):
+    monkeypatch.setenv("GATED_CPU_KERNEL", cpu_kernel)
     layer, x, states = _tiny(LAYER_OF[kind])
     mask = torch.tensor([[0, 1, 1], [0, 0, 0]], dtype=torch.bool)  # left-padded row, fully masked row
     _gradcheck_layer(layer, x, states, mask=mask)
     assert layer.last_path.name == "fused"
-    # a GRU on the CPU runs gated's C++ kernel, which applies masks inside; torch's kernel packs shifted rows
-    assert ("masked steps carried" if kind == "gru" else "rows shifted and packed") in layer.last_path.kernel
+    # on the CPU gated's C++ kernels apply masks inside; torch's kernel (GATED_CPU_KERNEL=0) packs shifted rows
+    expected = "masked steps carried" if cpu_kernel == "1" else "rows shifted and packed"
+    assert expected in layer.last_path.kernel

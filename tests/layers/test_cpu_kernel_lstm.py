@@ -1,0 +1,293 @@
+"""gated's C++ LSTM kernel for the CPU (``gated.kernels._cpu_lstm``): exact, used where it should be, and optional.
+
+* LSTM layers on the CPU run it (the extension is ``_cpu_gru``'s, holding both kernels).
+* Float64: outputs, both final states and every gradient (inputs, initial h and c, kernel, recurrent kernel, bias)
+  equal the float64 loop reference of Keras's equations (``tests/reference.py``) over return_sequences x masks x
+  zero_output_for_mask x go_backwards x use_bias; ``torch.autograd.gradcheck`` on the raw autograd function.
+* Float32: the kernel equals torch's own fused path (``GATED_CPU_KERNEL=0``, ``torch._VF.lstm``) within 1e-5.
+* The inference forward (no graph) equals the training forward bit for bit.
+* Dispatch: a spy on the compiled module shows which entry point runs, and that it does not run for recurrent
+  dropout while training, a mask with gaps, use_cudnn=False or GATED_CPU_KERNEL=0 (torch._VF.lstm runs then).
+
+Shape legend: B batch, T timesteps, F features, H units.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gated.kernels import _cpu_gru, _cpu_lstm, _fused
+from gated.layers import LSTM
+from gated.saving import _convert
+
+try:  # tests/ is a namespace package under `python -m pytest`; its folder is on sys.path under bare `pytest`
+    from tests import reference
+except ImportError:
+    import reference
+
+B, T, F, H = 3, 5, 4, 6
+MASKS = {
+    "none": None,
+    "right": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
+    "left": [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]],
+    "empty_row": [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]],
+    "mid_block": [[0, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 1, 1, 0]],
+}
+GAPS = [[1, 0, 1, 0, 1], [1, 1, 0, 1, 1], [0, 1, 0, 1, 0]]  # the kernel handles these; dispatch sends them to the loop
+
+
+def _mask(rows) -> torch.Tensor | None:
+    return None if rows is None else torch.tensor(rows, dtype=torch.bool)
+
+
+def _close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float) -> None:
+    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    if actual.numel() == 0:
+        return
+    diff = (actual.detach() - expected.detach()).abs().max().item()
+    assert diff <= atol, f"{what}: max abs difference {diff:.3e} > {atol:.0e}"
+
+
+def _layer(dtype=torch.float64, features=F, units=H, **kwargs) -> LSTM:
+    layer = LSTM(units, dtype=dtype, **kwargs)
+    layer(torch.zeros(1, 1, features, dtype=dtype))
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return layer
+
+
+class _ModuleSpy:
+    """Stands in for the compiled module; records (entry point, train flag) of each LSTM call."""
+
+    def __init__(self, real):
+        self._real = real
+        self.calls: list[tuple[str, bool | None]] = []
+
+    def __getattr__(self, name):
+        fn = getattr(self._real, name)
+
+        def counted(*args):
+            self.calls.append((name, args[-1] if name == "lstm_forward" else None))
+            return fn(*args)
+
+        return counted
+
+
+@pytest.fixture
+def kernel_spy(monkeypatch):
+    assert _cpu_gru.status() is None
+    spy = _ModuleSpy(_cpu_gru.load())
+    monkeypatch.setattr(_cpu_gru, "_module", spy)
+    return spy
+
+
+def test_lstm_layers_on_the_cpu_run_the_extension():
+    assert _cpu_gru.status() is None, _cpu_gru.status()
+    layer = _layer(torch.float32)
+    layer(torch.randn(B, T, F))
+    assert layer.last_path.name == "fused" and layer.last_path.reason == "eligible"
+    assert layer.last_path.kernel.startswith("gated-cpu LSTM (C++") and layer.last_path.gated_cpu
+
+
+# --------------------------------------------------------------------------------- float64 against the reference
+def _against_reference(layer, x, h0, c0, mask, go_backwards, zero_output_for_mask, return_sequences, use_bias):
+    output, h_final, c_final = layer(x, initial_state=[h0, c0], mask=mask)
+    assert layer.last_path.gated_cpu, str(layer.last_path)
+
+    kernel, recurrent, *bias = [torch.tensor(w, requires_grad=True) for w in layer.get_weights()]
+    x_ref, h0_ref, c0_ref = [t.detach().clone().requires_grad_(True) for t in (x, h0, c0)]
+    outputs_ref, (h_ref, c_ref) = reference.lstm(x_ref, kernel, recurrent, bias[0] if bias else None, h0_ref, c0_ref,
+                                                 mask=mask, go_backwards=go_backwards,
+                                                 zero_output_for_mask=zero_output_for_mask)
+    output_ref = outputs_ref if return_sequences else outputs_ref[:, -1]
+    _close(output, output_ref, "output", 1e-12)
+    _close(h_final, h_ref, "final h", 1e-12)
+    _close(c_final, c_ref, "final c", 1e-12)
+
+    w_out, w_h, w_c = torch.randn_like(output), torch.randn_like(h_final), torch.randn_like(c_final)
+    ((output * w_out).sum() + (h_final * w_h).sum() + (c_final * w_c).sum()).backward()
+    ((output_ref * w_out).sum() + (h_ref * w_h).sum() + (c_ref * w_c).sum()).backward()
+    _close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
+    _close(h0.grad, h0_ref.grad, "d/d initial h", 1e-12)
+    _close(c0.grad, c0_ref.grad, "d/d initial c", 1e-12)
+    cell = layer.cell
+    _close(_convert.kernel_to_keras(cell.weight_ih.grad, "lstm"), kernel.grad, "d/d kernel", 1e-12)
+    _close(_convert.kernel_to_keras(cell.weight_hh.grad, "lstm"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
+    if use_bias:
+        assert cell.bias_hh is None  # Keras's LSTM has one bias; the kernel's second is a zero buffer
+        _close(cell.bias_ih.grad, bias[0].grad, "d/d bias", 1e-12)
+    else:
+        assert cell.bias_ih is None
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True], ids=["carry_output", "zero_output"])
+@pytest.mark.parametrize("mask_name", MASKS)
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(return_sequences, go_backwards,
+                                                                               mask_name, zero_output_for_mask,
+                                                                               use_bias):
+    layer = _layer(return_sequences=return_sequences, return_state=True, go_backwards=go_backwards,
+                   zero_output_for_mask=zero_output_for_mask, use_bias=use_bias)
+    x = torch.randn(B, T, F, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    _against_reference(layer, x, h0, c0, _mask(MASKS[mask_name]), go_backwards, zero_output_for_mask,
+                       return_sequences, use_bias)
+
+
+@pytest.mark.parametrize("zero_output_for_mask", [False, True], ids=["carry_output", "zero_output"])
+def test_kernel_equals_the_reference_for_a_mask_with_gaps(zero_output_for_mask):
+    """Dispatch sends gaps to the loop (torch's kernel cannot run them); the C++ kernel itself computes them exactly."""
+    layer = _layer()
+    mask = _mask(GAPS)
+    x, h0, c0 = [torch.randn(*shape, dtype=torch.float64, requires_grad=True) for shape in [(B, T, F), (B, H), (B, H)]]
+    outputs, (h_final, c_final) = _cpu_lstm.run(layer.cell, x, h0, c0, mask, zero_output_for_mask)
+    kernel, recurrent, bias = [torch.tensor(w, requires_grad=True) for w in layer.get_weights()]
+    x_ref, h0_ref, c0_ref = [t.detach().clone().requires_grad_(True) for t in (x, h0, c0)]
+    outputs_ref, (h_ref, c_ref) = reference.lstm(x_ref, kernel, recurrent, bias, h0_ref, c0_ref, mask=mask,
+                                                 zero_output_for_mask=zero_output_for_mask)
+    for ours, ref, what in [(outputs, outputs_ref, "outputs"), (h_final, h_ref, "final h"),
+                            (c_final, c_ref, "final c")]:
+        _close(ours, ref, what, 1e-12)
+    (outputs.sum() + h_final.sum() + 2 * c_final.sum()).backward()
+    (outputs_ref.sum() + h_ref.sum() + 2 * c_ref.sum()).backward()
+    for ours, ref, what in [(x.grad, x_ref.grad, "d/d inputs"), (h0.grad, h0_ref.grad, "d/d initial h"),
+                            (c0.grad, c0_ref.grad, "d/d initial c"), (layer.cell.bias_ih.grad, bias.grad, "d/d bias"),
+                            (_convert.kernel_to_keras(layer.cell.weight_hh.grad, "lstm"), recurrent.grad,
+                             "d/d recurrent_kernel")]:
+        _close(ours, ref, what, 1e-12)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 2, 4), (2, 1, 3, 1), (5, 7, 33, 70)], ids=["empty_batch", "one_unit",
+                                                                                   "odd_sizes"])
+def test_edge_shapes_equal_the_step_loop(shape):
+    b, t, f, h = shape
+    fast = _layer(features=f, units=h, return_sequences=True)
+    slow = LSTM(h, return_sequences=True, dtype=torch.float64, use_cudnn=False)
+    slow(torch.zeros(1, 1, f, dtype=torch.float64))
+    slow.set_weights(fast.get_weights())
+    x = torch.randn(b, t, f, dtype=torch.float64)
+    results = []
+    for layer in (fast, slow):
+        xs = x.clone().requires_grad_(True)
+        out = layer(xs)
+        out.sum().backward()
+        results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
+    assert fast.last_path.gated_cpu and not slow.last_path.gated_cpu and results[0][0].shape == (b, t, h)
+    _close(results[0][0], results[1][0], "outputs", 1e-12)
+    _close(results[0][1], results[1][1], "d/d inputs", 1e-12)
+    for ours, loops in zip(results[0][2], results[1][2]):
+        _close(ours, loops, "d/d weight", 1e-12)
+
+
+@pytest.mark.parametrize("mask_name", ["none", "empty_row", "mid_block"])
+@pytest.mark.parametrize("zero_output", [False, True], ids=["carry_output", "zero_output"])
+def test_gradcheck_of_the_autograd_function(mask_name, zero_output):
+    assert _cpu_gru.load() is not None
+    b, t, f, h = 3, 5, 2, 3
+    inputs = [torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+              for shape in [(b, t, f), (b, h), (b, h), (4 * h, f), (4 * h, h), (4 * h,), (4 * h,)]]
+    mask = _mask(MASKS[mask_name])
+    mask = torch.empty(0, dtype=torch.bool) if mask is None else mask
+
+    def fn(*args):
+        return _cpu_lstm._LSTMFunction.apply(*args, mask, zero_output)
+
+    assert torch.autograd.gradcheck(fn, inputs)
+
+
+# ------------------------------------------------------------------------------- float32 against torch's kernel
+@pytest.mark.parametrize("mask_name", ["none", "left", "empty_row"])
+def test_float32_kernel_equals_torch_fused_path_forward_and_backward(mask_name, monkeypatch):
+    b, t, f, h = 8, 20, 5, 32
+    fast = _layer(torch.float32, features=f, units=h, return_sequences=True, return_state=True)
+    x, h0, c0 = torch.randn(b, t, f), torch.randn(b, h), torch.randn(b, h)
+    mask = None if mask_name == "none" else torch.ones(b, t, dtype=torch.bool)
+    if mask_name == "left":
+        mask[:, :7] = False
+    elif mask_name == "empty_row":
+        mask[2] = False
+    results = []
+    for switch in ("1", "0"):
+        monkeypatch.setenv("GATED_CPU_KERNEL", switch)
+        for p in fast.parameters():
+            p.grad = None
+        xs, hs, cs = [v.clone().requires_grad_(True) for v in (x, h0, c0)]
+        output, h_final, c_final = fast(xs, initial_state=[hs, cs], mask=mask)
+        assert fast.last_path.gated_cpu == (switch == "1"), str(fast.last_path)
+        (output.square().sum() + h_final.sum() + (c_final * 0.5).sum()).backward()
+        results.append([output, h_final, c_final, xs.grad, hs.grad, cs.grad]
+                       + [p.grad.clone() for p in fast.parameters()])
+    names = ["outputs", "final h", "final c", "d/d inputs", "d/d initial h", "d/d initial c", "d/d weight_ih",
+             "d/d weight_hh", "d/d bias"]
+    assert len(results[0]) == len(names)
+    for name, ours, torchs in zip(names, *results):
+        scale = max(1.0, torchs.abs().max().item())
+        _close(ours / scale, torchs / scale, name, 1e-5)
+
+
+# ------------------------------------------------------------------------------------------------------ inference
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("mask_name", ["none", "mid_block"])
+def test_inference_forward_equals_training_forward(dtype, mask_name, kernel_spy):
+    layer = _layer(dtype, return_sequences=True, return_state=True)
+    kernel_spy.calls.clear()  # building the layer ran it once
+    x = torch.randn(B, T, F, dtype=dtype)
+    mask = _mask(MASKS[mask_name])
+    with torch.no_grad():
+        inferred = layer(x, mask=mask)
+    trained = layer(x, mask=mask)
+    assert kernel_spy.calls == [("lstm_forward", False), ("lstm_forward", True)]
+    assert trained[0].requires_grad and not inferred[0].requires_grad
+    assert len(inferred) == 3
+    for a, b in zip(inferred, trained):
+        assert torch.equal(a, b.detach())
+
+
+# ------------------------------------------------------------------------------------------------------ dispatch
+def test_training_call_runs_the_training_forward_and_the_kernel_backward(kernel_spy):
+    layer = _layer(torch.float32)
+    kernel_spy.calls.clear()
+    layer(torch.randn(B, T, F)).sum().backward()
+    assert kernel_spy.calls == [("lstm_forward", True), ("lstm_backward", None)]
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
+
+
+@pytest.mark.parametrize("case", ["recurrent_dropout_training", "use_cudnn_false", "mask_with_gaps", "opted_out"])
+def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
+    kwargs = {"recurrent_dropout_training": {"recurrent_dropout": 0.25},
+              "use_cudnn_false": {"use_cudnn": False}}.get(case, {})
+    layer = _layer(torch.float32, **kwargs)
+    kernel_spy.calls.clear()
+    mask = _mask(GAPS) if case == "mask_with_gaps" else None
+    if case == "opted_out":
+        monkeypatch.setenv("GATED_CPU_KERNEL", "0")
+    layer(torch.randn(B, T, F), mask=mask, training=case == "recurrent_dropout_training")
+    assert kernel_spy.calls == []
+    assert not layer.last_path.gated_cpu
+    expected = {"recurrent_dropout_training": ("loop", "recurrent_dropout=0.25 while training"),
+                "use_cudnn_false": ("loop", "use_cudnn=False"),
+                "mask_with_gaps": ("loop", "masked steps between valid ones"),
+                "opted_out": ("fused", "gated's C++ LSTM kernel not used: GATED_CPU_KERNEL=0")}[case]
+    assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
+
+
+def test_opting_out_runs_torch_fused_lstm(monkeypatch):
+    calls = []
+    real = _fused._VF
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(_fused, "_VF", Spy())
+    monkeypatch.setenv("GATED_CPU_KERNEL", "0")
+    layer = _layer(torch.float32)
+    calls.clear()
+    layer(torch.randn(B, T, F))
+    assert calls == ["lstm"] and layer.last_path.kernel == "torch._VF.lstm (ATen cpu)"
