@@ -42,3 +42,10 @@ def test_layers_quickstart_runs():
     result = run("layers_quickstart.py")
     assert result.returncode == 0, result.stderr
     assert "parameters 50,304 (Keras: 50,304)" in result.stdout
+
+
+def test_functional_seq2seq_example_converts_held_out_dates():
+    result = run("seq2seq_functional.py")
+    assert result.returncode == 0, result.stderr
+    right, total = map(int, re.search(r"held-out dates converted exactly: (\d+)/(\d+)", result.stdout).groups())
+    assert total == 200 and right >= 160, result.stdout[-600:]
