@@ -215,9 +215,11 @@ std::vector<at::Tensor> gru_backward(const at::Tensor& grad_out_in, const at::Te
   at::Tensor carry = mask.defined() ? at::zeros({B, H}, x.options()) : at::Tensor();
   at::Tensor dgi = at::empty({chunk * B, 3 * H}, x.options());
   at::Tensor dgh = at::empty({chunk * B, 3 * H}, x.options());
-  at::Tensor dw_ih = at::zeros_like(w_ih), dw_hh = at::zeros_like(w_hh);
+  // dW_ih and dx are accumulated transposed: (F, 3H) += x^T dgi and dx^T = W_ih^T dgi^T are GEMMs with long rows;
+  // the direct forms (3H, F) and (T B, F), with F columns, take BLAS's slow small-N path (about 8x slower here).
+  at::Tensor dw_ih_t = at::zeros({F, 3 * H}, x.options()), dw_hh = at::zeros_like(w_hh);
   at::Tensor db_ih = at::zeros({3 * H}, x.options()), db_hh = at::zeros({3 * H}, x.options());
-  at::Tensor dx = need_dx ? at::empty({T, B, F}, x.options()) : at::Tensor();
+  at::Tensor dx_t = need_dx ? at::empty({F, T * B}, x.options()) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_gru_backward", [&] {
     const int64_t out_stride = T * H;
     const int64_t last_chunk = (T - 1) / chunk * chunk;
@@ -239,18 +241,19 @@ std::vector<at::Tensor> gru_backward(const at::Tensor& grad_out_in, const at::Te
       }
       // this chunk's share of the weight and bias gradients, and of dx
       at::Tensor dgi_c = dgi.narrow(0, 0, steps * B), dgh_c = dgh.narrow(0, 0, steps * B);
-      dw_ih.addmm_(dgi_c.t(), x.narrow(0, c0, steps).view({steps * B, F}));
+      dw_ih_t.addmm_(x.narrow(0, c0, steps).view({steps * B, F}).t(), dgi_c);
       dw_hh.addmm_(dgh_c.t(), states.narrow(0, c0, steps).view({steps * B, H}));
       db_ih.add_(dgi_c.sum(0));
       db_hh.add_(dgh_c.sum(0));
       if (need_dx) {
-        at::Tensor dx_c = dx.narrow(0, c0, steps).view({steps * B, F});
-        at::mm_out(dx_c, dgi_c, w_ih);
+        at::Tensor dx_c = dx_t.narrow(1, c0 * B, steps * B);
+        at::mm_out(dx_c, w_ih.t(), dgi_c.t());
       }
     }
   });
-  if (need_dx) dx = dx.transpose(0, 1).contiguous();
-  return {dx, dh, dw_ih, dw_hh, db_ih, db_hh};
+  // (F, T, B) -> (B, T, F)
+  at::Tensor dx = need_dx ? dx_t.view({F, T, B}).permute({2, 1, 0}).contiguous() : at::Tensor();
+  return {dx, dh, dw_ih_t.t().contiguous(), dw_hh, db_ih, db_hh};
 }
 
 // One timestep for a Streamer's row buffers v = [x, h, 1] (B, F + H + 1), updated in place; weights are copied.

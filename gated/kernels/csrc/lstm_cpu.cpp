@@ -18,14 +18,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "cpu_math.h"
 
 namespace {
 
 // One forward step for rows [b0, b1). gi: (B, 4H) x @ W_ih^T; bias: (4H) b_ih + b_hh; gh: (B, 4H) h_prev @ W_hh^T;
-// out: row b at out + b * out_stride; gates: (B, 5H) i, f, g, o, tanh(c') (a scratch row in inference, so that
-// inference runs the very same loop and gives the same bits as training).
+// out: row b at out + b * out_stride; gates: (B, 4H) i, f, g, o (a scratch row in inference, so that inference runs
+// the very same loop and gives the same bits as training).
 template <typename T>
 void forward_rows(int64_t b0, int64_t b1, int64_t H, const T* gi, const T* bias, const T* gh, const T* h_prev,
                   const T* c_prev, T* h_new, T* c_new, T* out, int64_t out_stride, const T* out_prev,
@@ -48,11 +49,10 @@ void forward_rows(int64_t b0, int64_t b1, int64_t H, const T* gi, const T* bias,
     }
     const T* xi = gi + b * 4 * H;
     const T* hi = gh + b * 4 * H;
-    T* g_i = gates + b * 5 * H;
+    T* g_i = gates + b * 4 * H;
     T* g_f = g_i + H;
     T* g_g = g_f + H;
     T* g_o = g_g + H;
-    T* g_tc = g_o + H;
 #pragma GCC ivdep  // the row's arrays never overlap
     for (int64_t j = 0; j < H; ++j) {
       T input_gate = sigmoid_(xi[j] + bias[j] + hi[j]);
@@ -60,13 +60,11 @@ void forward_rows(int64_t b0, int64_t b1, int64_t H, const T* gi, const T* bias,
       T cell = tanh_(xi[2 * H + j] + bias[2 * H + j] + hi[2 * H + j]);
       T output_gate = sigmoid_(xi[3 * H + j] + bias[3 * H + j] + hi[3 * H + j]);
       T c = forget_gate * cp[j] + input_gate * cell;
-      T tc = tanh_(c);
-      T h = output_gate * tc;
+      T h = output_gate * tanh_(c);
       g_i[j] = input_gate;
       g_f[j] = forget_gate;
       g_g[j] = cell;
       g_o[j] = output_gate;
-      g_tc[j] = tc;
       cb[j] = c;
       hb[j] = h;
       ob[j] = h;
@@ -78,9 +76,10 @@ void forward_rows(int64_t b0, int64_t b1, int64_t H, const T* gi, const T* bias,
 // dL/dh_{t-1} that does not go through W_hh (zero for a valid row, dh for a masked one) and by dL/dc_{t-1}.
 // gout: dL/d output_t (row stride out_stride, nullptr when the outputs get no gradient); carry: the gradient of a
 // masked step's repeated output, handed to the step before. Writes dg (B, 4H): the gate pre-activation gradients.
+// tanh(c_t) is recomputed from c_t (the same function, the same bits) rather than saved: a smaller saved array.
 template <typename T>
 void backward_rows(int64_t b0, int64_t b1, int64_t H, T* dh, T* dc, const T* gout, int64_t out_stride, T* carry,
-                   const T* gates, const T* c_prev, const bool* valid, bool zero_output, T* dg) {
+                   const T* gates, const T* c_prev, const T* c_new, const bool* valid, bool zero_output, T* dg) {
   for (int64_t b = b0; b < b1; ++b) {
     T* dhb = dh + b * H;
     T* dcb = dc + b * H;
@@ -99,12 +98,12 @@ void backward_rows(int64_t b0, int64_t b1, int64_t H, T* dh, T* dc, const T* gou
     T* d_f = d_i + H;
     T* d_g = d_f + H;
     T* d_o = d_g + H;
-    const T* g_i = gates + b * 5 * H;
+    const T* g_i = gates + b * 4 * H;
     const T* g_f = g_i + H;
     const T* g_g = g_f + H;
     const T* g_o = g_g + H;
-    const T* g_tc = g_o + H;
     const T* cp = c_prev + b * H;
+    const T* cn = c_new + b * H;
     #pragma GCC ivdep  // the row's arrays never overlap
     for (int64_t j = 0; j < H; ++j) {
       T g = dhb[j];
@@ -113,7 +112,7 @@ void backward_rows(int64_t b0, int64_t b1, int64_t H, T* dh, T* dc, const T* gou
         g += cb[j];
         cb[j] = T(0);
       }
-      T i = g_i[j], f = g_f[j], cell = g_g[j], o = g_o[j], tc = g_tc[j];
+      T i = g_i[j], f = g_f[j], cell = g_g[j], o = g_o[j], tc = tanh_(cn[j]);
       T d_c = dcb[j] + g * o * (T(1) - tc * tc);
       d_i[j] = d_c * cell * i * (T(1) - i);
       d_f[j] = d_c * cp[j] * f * (T(1) - f);
@@ -123,6 +122,31 @@ void backward_rows(int64_t b0, int64_t b1, int64_t H, T* dh, T* dc, const T* gou
       dhb[j] = T(0);
     }
   }
+}
+
+// A buffer of `shape` whose memory is reused from an earlier call once nothing else holds it. The saved gates and
+// states of a training forward are tens of MB: fresh from the system on every call they cost a page fault per 4 KB
+// (about a quarter of the forward here). At most kPoolSize buffers of up to 256 MB are kept, for the process's life.
+at::Tensor pooled_empty(at::IntArrayRef shape, const at::TensorOptions& options) {
+  constexpr size_t kPoolSize = 8;
+  static auto* pool = new std::vector<at::Tensor>();  // never destroyed: no tensor outlives torch at exit
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  at::Tensor* spare = nullptr;
+  for (auto& buffer : *pool) {
+    if (buffer.storage().use_count() != 1 || buffer.scalar_type() != options.dtype()) continue;
+    if (buffer.numel() >= numel) return buffer.narrow(0, 0, numel).view(shape);
+    spare = &buffer;
+  }
+  at::Tensor fresh = at::empty({numel}, options);
+  if (numel * fresh.element_size() <= (int64_t(1) << 28)) {
+    if (spare != nullptr) {
+      *spare = fresh;
+    } else if (pool->size() < kPoolSize) {
+      pool->push_back(fresh);
+    }
+  }
+  return fresh.view(shape);
 }
 
 // Steps per chunk: the input projections and gate gradients of one chunk (about 2 MB) stay in cache.
@@ -148,7 +172,7 @@ void check_lstm_inputs(const at::Tensor& x, const at::Tensor& h0, const at::Tens
 }  // namespace
 
 // Returns (outputs (B, T, H), final h (B, H), final c (B, H), h states (T + 1, B, H), c states (T + 1, B, H),
-// gates (T, B, 5H), x (T, B, F)), time-major. Without `train` the last four are empty and two state buffers are kept.
+// gates (T, B, 4H), x (T, B, F)), time-major. Without `train` the last four are empty and two state buffers are kept.
 std::vector<at::Tensor> lstm_forward(const at::Tensor& x_in, const at::Tensor& h0_in, const at::Tensor& c0_in,
                                      const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& b_ih,
                                      const at::Tensor& b_hh, const at::Tensor& mask_in, bool zero_output,
@@ -162,9 +186,9 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& x_in, const at::Tensor& h
   at::Tensor bias = (b_ih + b_hh).contiguous();
   at::Tensor mask = mask_in.defined() && mask_in.numel() > 0 ? mask_in.transpose(0, 1).contiguous() : at::Tensor();
   at::Tensor out = at::empty({B, T, H}, x.options());
-  at::Tensor h_states = at::empty({train ? T + 1 : 2, B, H}, x.options());
-  at::Tensor c_states = at::empty({train ? T + 1 : 2, B, H}, x.options());
-  at::Tensor gates = at::empty({train ? T : 1, B, 5 * H}, x.options());
+  at::Tensor h_states = pooled_empty({train ? T + 1 : 2, B, H}, x.options());
+  at::Tensor c_states = pooled_empty({train ? T + 1 : 2, B, H}, x.options());
+  at::Tensor gates = pooled_empty({train ? T : 1, B, 4 * H}, x.options());
   at::Tensor gi = at::empty({chunk * B, 4 * H}, x.options());
   at::Tensor gh = at::empty({B, 4 * H}, x.options());
   h_states[0].copy_(h0_in);
@@ -182,7 +206,7 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& x_in, const at::Tensor& h
         at::mm_out(gh, h_prev, w_hh_t);
         const scalar_t* gi_t = gi.data_ptr<scalar_t>() + (t - c0) * B * 4 * H;
         const bool* valid = mask.defined() ? mask.data_ptr<bool>() + t * B : nullptr;
-        scalar_t* gates_t = gates.data_ptr<scalar_t>() + (train ? t : 0) * B * 5 * H;
+        scalar_t* gates_t = gates.data_ptr<scalar_t>() + (train ? t : 0) * B * 4 * H;
         const scalar_t* out_prev = t == 0 ? nullptr : outp + (t - 1) * H;
         at::parallel_for(0, B, grain_rows(H), [&](int64_t b0, int64_t b1) {
           forward_rows<scalar_t>(b0, b1, H, gi_t, bias.data_ptr<scalar_t>(), gh.data_ptr<scalar_t>(),
@@ -214,9 +238,11 @@ std::vector<at::Tensor> lstm_backward(const at::Tensor& grad_out_in, const at::T
   at::Tensor mask = mask_in.defined() && mask_in.numel() > 0 ? mask_in.transpose(0, 1).contiguous() : at::Tensor();
   at::Tensor carry = mask.defined() ? at::zeros({B, H}, x.options()) : at::Tensor();
   at::Tensor dg = at::empty({chunk * B, 4 * H}, x.options());
-  at::Tensor dw_ih = at::zeros_like(w_ih), dw_hh = at::zeros_like(w_hh);
+  // dW_ih and dx are accumulated transposed: (F, 4H) += x^T dg and dx^T = W_ih^T dg^T are GEMMs with long rows;
+  // the direct forms (4H, F) and (T B, F), with F columns, take BLAS's slow small-N path (about 8x slower here).
+  at::Tensor dw_ih_t = at::zeros({F, 4 * H}, x.options()), dw_hh = at::zeros_like(w_hh);
   at::Tensor db = at::zeros({4 * H}, x.options());
-  at::Tensor dx = need_dx ? at::empty({T, B, F}, x.options()) : at::Tensor();
+  at::Tensor dx_t = need_dx ? at::empty({F, T * B}, x.options()) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_lstm_backward", [&] {
     const int64_t out_stride = T * H;
     const int64_t last_chunk = (T - 1) / chunk * chunk;
@@ -225,27 +251,28 @@ std::vector<at::Tensor> lstm_backward(const at::Tensor& grad_out_in, const at::T
       for (int64_t t = c0 + steps - 1; t >= c0; --t) {
         const scalar_t* gout = grad_out.defined() ? grad_out.data_ptr<scalar_t>() + t * H : nullptr;
         const bool* valid = mask.defined() ? mask.data_ptr<bool>() + t * B : nullptr;
-        const scalar_t* gates_t = gates.data_ptr<scalar_t>() + t * B * 5 * H;
+        const scalar_t* gates_t = gates.data_ptr<scalar_t>() + t * B * 4 * H;
         const scalar_t* c_prev = c_states.data_ptr<scalar_t>() + t * B * H;
         scalar_t* dg_t = dg.data_ptr<scalar_t>() + (t - c0) * B * 4 * H;
         at::parallel_for(0, B, grain_rows(H), [&](int64_t b0, int64_t b1) {
           backward_rows<scalar_t>(b0, b1, H, dh.data_ptr<scalar_t>(), dc.data_ptr<scalar_t>(), gout, out_stride,
-                                  carry.defined() ? carry.data_ptr<scalar_t>() : nullptr, gates_t, c_prev, valid,
-                                  zero_output, dg_t);
+                                  carry.defined() ? carry.data_ptr<scalar_t>() : nullptr, gates_t, c_prev,
+                                  c_prev + B * H, valid, zero_output, dg_t);
         });
         dh.addmm_(dg.narrow(0, (t - c0) * B, B), w_hh);  // dh_{t-1} = base + dg_t @ W_hh, in place
       }
       // this chunk's share of the weight and bias gradients, and of dx
       at::Tensor dg_c = dg.narrow(0, 0, steps * B);
-      dw_ih.addmm_(dg_c.t(), x.narrow(0, c0, steps).view({steps * B, F}));
+      dw_ih_t.addmm_(x.narrow(0, c0, steps).view({steps * B, F}).t(), dg_c);
       dw_hh.addmm_(dg_c.t(), h_states.narrow(0, c0, steps).view({steps * B, H}));
       db.add_(dg_c.sum(0));
       if (need_dx) {
-        at::Tensor dx_c = dx.narrow(0, c0, steps).view({steps * B, F});
-        at::mm_out(dx_c, dg_c, w_ih);
+        at::Tensor dx_c = dx_t.narrow(1, c0 * B, steps * B);
+        at::mm_out(dx_c, w_ih.t(), dg_c.t());
       }
     }
   });
-  if (need_dx) dx = dx.transpose(0, 1).contiguous();
-  return {dx, dh, dc, dw_ih, dw_hh, db};
+  // (F, T, B) -> (B, T, F)
+  at::Tensor dx = need_dx ? dx_t.view({F, T, B}).permute({2, 1, 0}).contiguous() : at::Tensor();
+  return {dx, dh, dc, dw_ih_t.t().contiguous(), dw_hh, db};
 }
