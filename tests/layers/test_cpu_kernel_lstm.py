@@ -291,3 +291,43 @@ def test_opting_out_runs_torch_fused_lstm(monkeypatch):
     calls.clear()
     layer(torch.randn(B, T, F))
     assert calls == ["lstm"] and layer.last_path.kernel == "torch._VF.lstm (ATen cpu)"
+
+
+def test_graphs_alive_at_once_keep_their_own_saved_buffers():
+    """The kernel reuses the memory of saved gates and states once a graph is freed, never while one holds them."""
+    layer = _layer(torch.float32, features=F, units=H, return_sequences=True)
+    xs = [torch.randn(B, T, F) for _ in range(3)]
+    expected = []
+    for x in xs:  # one graph at a time
+        layer.zero_grad(set_to_none=True)
+        x = x.clone().requires_grad_(True)
+        layer(x).square().sum().backward()
+        expected.append([x.grad] + [p.grad.clone() for p in layer.parameters()])
+    grads = []
+    graphs = []
+    for x in xs:  # three graphs alive, run backwards in reverse order
+        x = x.clone().requires_grad_(True)
+        graphs.append((x, layer(x).square().sum()))
+    for x, loss in reversed(graphs):
+        layer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads.insert(0, [x.grad] + [p.grad.clone() for p in layer.parameters()])
+    for ours, alone in zip(grads, expected):
+        for a, b in zip(ours, alone):
+            assert torch.equal(a, b)
+
+
+def test_training_after_inference_mode_calls():
+    """Buffers made under torch.inference_mode are never reused outside it (an error: inference tensors)."""
+    layer = _layer(torch.float32, return_sequences=True)
+    x = torch.randn(B, T, F)
+    with torch.inference_mode():
+        inferred = layer(x)
+    for _ in range(2):
+        layer.zero_grad(set_to_none=True)
+        trained = layer(x)
+        trained.sum().backward()
+        assert torch.equal(trained.detach(), inferred)
+        assert layer.cell.weight_hh.grad.abs().sum() > 0
+    with torch.inference_mode():
+        assert torch.equal(layer(x), inferred)

@@ -14,6 +14,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -127,8 +128,10 @@ void backward_rows(int64_t b0, int64_t b1, int64_t H, T* dh, T* dc, const T* gou
 // A buffer of `shape` whose memory is reused from an earlier call once nothing else holds it. The saved gates and
 // states of a training forward are tens of MB: fresh from the system on every call they cost a page fault per 4 KB
 // (about a quarter of the forward here). At most kPoolSize buffers of up to 256 MB are kept, for the process's life.
+// Under torch.inference_mode nothing is pooled: its tensors could not be written to outside it later.
 at::Tensor pooled_empty(at::IntArrayRef shape, const at::TensorOptions& options) {
   constexpr size_t kPoolSize = 8;
+  if (c10::InferenceMode::is_enabled()) return at::empty(shape, options);
   static auto* pool = new std::vector<at::Tensor>();  // never destroyed: no tensor outlives torch at exit
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
@@ -186,9 +189,12 @@ std::vector<at::Tensor> lstm_forward(const at::Tensor& x_in, const at::Tensor& h
   at::Tensor bias = (b_ih + b_hh).contiguous();
   at::Tensor mask = mask_in.defined() && mask_in.numel() > 0 ? mask_in.transpose(0, 1).contiguous() : at::Tensor();
   at::Tensor out = at::empty({B, T, H}, x.options());
-  at::Tensor h_states = pooled_empty({train ? T + 1 : 2, B, H}, x.options());
-  at::Tensor c_states = pooled_empty({train ? T + 1 : 2, B, H}, x.options());
-  at::Tensor gates = pooled_empty({train ? T : 1, B, 4 * H}, x.options());
+  const auto buffer = train ? pooled_empty : [](at::IntArrayRef shape, const at::TensorOptions& options) {
+    return at::empty(shape, options);
+  };
+  at::Tensor h_states = buffer({train ? T + 1 : 2, B, H}, x.options());
+  at::Tensor c_states = buffer({train ? T + 1 : 2, B, H}, x.options());
+  at::Tensor gates = buffer({train ? T : 1, B, 4 * H}, x.options());
   at::Tensor gi = at::empty({chunk * B, 4 * H}, x.options());
   at::Tensor gh = at::empty({B, 4 * H}, x.options());
   h_states[0].copy_(h0_in);
