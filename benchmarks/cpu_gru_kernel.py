@@ -1,9 +1,10 @@
-"""gated's C++ GRU kernel against torch's CPU GRU (torch._VF.gru + autograd), one layer, same process.
+"""gated's C++ GRU and LSTM kernels against torch's CPU kernels (torch._VF.gru / lstm + autograd), one layer.
 
-    python benchmarks/cpu_gru_kernel.py [--threads 1] [--repeats 7]
+    python benchmarks/cpu_gru_kernel.py [--threads 1] [--repeats 7] [--cells gru lstm]
 
-The same gated GRU layer runs both paths: the C++ kernel (the default on the CPU) and, with GATED_CPU_KERNEL=0,
-torch's fused GRU; ``layer.last_path`` is checked for each. Shapes (B, T, F, H) are those of workloads A, B and D.
+The same gated GRU (LSTM) layer runs both paths in the same process: the C++ kernel (the default on the CPU) and,
+with GATED_CPU_KERNEL=0, torch's fused kernel; ``layer.last_path`` is checked for each. Shapes (B, T, F, H) are
+those of workloads A, B and D.
 Training = forward + backward of ``outputs.square().sum()`` (gradients of the inputs and every weight); inference
 = forward under ``torch.inference_mode``. Medians over interleaved repeats, in ms per call; beside each row the
 largest difference between the two paths over the outputs and every gradient, relative to the largest value of
@@ -23,12 +24,12 @@ import torch  # noqa: E402
 
 torch.set_num_threads(THREADS)
 
-from gated.layers import GRU  # noqa: E402
+from gated.layers import GRU, LSTM  # noqa: E402
 
 SHAPES = {"A": (32, 10, 1, 128), "B": (64, 100, 8, 256), "D": (256, 100, 8, 128)}
 
 
-def run(layer: GRU, x: torch.Tensor, train: bool, kernel: str) -> list[torch.Tensor]:
+def run(layer: GRU | LSTM, x: torch.Tensor, train: bool, kernel: str) -> list[torch.Tensor]:
     os.environ["GATED_CPU_KERNEL"] = "1" if kernel == "gated-cpu" else "0"
     if not train:
         with torch.inference_mode():
@@ -48,13 +49,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cells", nargs="+", default=["gru", "lstm"], choices=["gru", "lstm"])
     options = parser.parse_args()
     torch.manual_seed(0)
     print(f"{torch.get_num_threads()} thread(s), torch {torch.__version__}; ms per call, median of {options.repeats}")
-    print(f"{'shape (B, T, F, H)':22s} {'mode':9s} {'gated-cpu':>10s} {'torch._VF':>10s} {'speed-up':>9s} "
+    print(f"{'cell, shape (B, T, F, H)':27s} {'mode':9s} {'gated-cpu':>10s} {'torch._VF':>10s} {'speed-up':>9s} "
           f"{'max diff':>9s}")  # relative to the largest value of each tensor
-    for name, (b, t, f, h) in SHAPES.items():
-        layer = GRU(h, return_sequences=True)
+    for cell, (name, (b, t, f, h)) in [(c, item) for c in options.cells for item in SHAPES.items()]:
+        layer = {"gru": GRU, "lstm": LSTM}[cell](h, return_sequences=True)
         x = torch.randn(b, t, f)
         layer(x)
         calls = max(1, int(2e7 / (b * t * h * h)))  # calls per timing, ~ equal work per shape
@@ -70,8 +72,9 @@ def main() -> None:
                         run(layer, x, train, kernel)
                     times[kernel].append((time.perf_counter() - start) / calls * 1e3)
             ours, theirs = statistics.median(times["gated-cpu"]), statistics.median(times["torch"])
-            print(f"{name} {str((b, t, f, h)):20s} {'train' if train else 'inference':9s} {ours:10.3f} "
-                  f"{theirs:10.3f} {theirs / ours:8.2f}x {diff:9.1e}")
+            mode = "train" if train else "inference"
+            print(f"{cell.upper():4s} {name} {str((b, t, f, h)):20s} {mode:9s} {ours:10.3f} {theirs:10.3f} "
+                  f"{theirs / ours:8.2f}x {diff:9.1e}")
     os.environ.pop("GATED_CPU_KERNEL")
 
 
