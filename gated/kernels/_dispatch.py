@@ -8,9 +8,11 @@ Two paths exist for the built-in cells:
   padding and fully masked rows included. The kernel is
   - for a GRU or an LSTM on the CPU in float32/float64: gated's own C++ kernels (``_cpu_gru``, ``_cpu_lstm``,
     kernel name ``gated-cpu ...``), forward and backward, masks applied inside. ``GATED_CPU_KERNEL=0`` turns them
-    off; a failed build is reported once with a warning. Either way the reason of the path says why torch's kernel runs instead;
+    off; a failed build is reported once with a warning. Either way the reason of the path says why torch's kernel
+    runs instead;
   - otherwise torch's fused RNN kernels (``torch._VF.gru`` / ``lstm`` / ``rnn_tanh`` / ``rnn_relu``): cuDNN on
-    CUDA, ATen's implementation on CPU; masked rows are shifted and packed around the kernel.
+    CUDA, ATen's implementation on CPU (for an LSTM, oneDNN's fused LSTM); masked rows are shifted and packed
+    around the kernel.
 * ``loop``: a Python loop over timesteps with the input projection for all timesteps hoisted into one matrix
   product, stepping the reference cell. Runs everything else.
 

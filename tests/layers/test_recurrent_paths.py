@@ -6,8 +6,8 @@
   every weight, in float64 and float32. Each case asserts that the fused side really ran fused.
 * Dispatch: a spy on ``torch._VF`` (as ``gated.kernels._fused`` sees it) shows the fused kernel is called for
   eligible calls and never for the ones it cannot compute (a GRU or LSTM on the CPU runs gated's C++ kernel
-  instead, or ``torch._VF.gru`` / ``lstm`` with ``GATED_CPU_KERNEL=0``); ``last_path`` names the path and the reason, and
-  ``use_cudnn=True`` turns an ineligible call into a ValueError naming the blocker.
+  instead, or ``torch._VF.gru`` / ``lstm`` with ``GATED_CPU_KERNEL=0``); ``last_path`` names the path and the
+  reason, and ``use_cudnn=True`` turns an ineligible call into a ValueError naming the blocker.
 
 Shape legend: B batch, T timesteps, F features, H units.
 """
