@@ -132,7 +132,10 @@ def choose_path(cell, layout: MaskLayout, training: bool, use_cudnn: bool | str,
         return Path("loop", loop_kernel, "; ".join(blockers))
     device = cell.weight_ih.device
     reason = "eligible"
-    if cell.kind in CPU_KERNELS and device.type == "cpu":
+    if cell.kind == "lstm" and device.type == "cpu" and not torch.is_grad_enabled():
+        # measured (benchmarks/cpu_gru_kernel.py): for LSTM inference torch's oneDNN kernel is as fast or faster
+        reason = "eligible; inference without gradients: torch's oneDNN LSTM kernel (faster here than gated's)"
+    elif cell.kind in CPU_KERNELS and device.type == "cpu":
         cpu_blockers = _cpu_gru.blockers(cell)
         if not cpu_blockers:
             return Path("fused", CPU_KERNELS[cell.kind] + ("" if layout.kind == "none" else ", masked steps carried"),

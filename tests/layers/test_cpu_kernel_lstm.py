@@ -238,17 +238,31 @@ def test_inference_forward_equals_training_forward(dtype, mask_name, kernel_spy)
     kernel_spy.calls.clear()  # building the layer ran it once
     x = torch.randn(B, T, F, dtype=dtype)
     mask = _mask(MASKS[mask_name])
+    h0, c0 = torch.zeros(B, H, dtype=dtype), torch.zeros(B, H, dtype=dtype)
     with torch.no_grad():
-        inferred = layer(x, mask=mask)
-    trained = layer(x, mask=mask)
+        inferred, inferred_states = _cpu_lstm.run(layer.cell, x, h0, c0, mask, False)
+    trained, trained_states = _cpu_lstm.run(layer.cell, x, h0, c0, mask, False)
     assert kernel_spy.calls == [("lstm_forward", False), ("lstm_forward", True)]
-    assert trained[0].requires_grad and not inferred[0].requires_grad
-    assert len(inferred) == 3
-    for a, b in zip(inferred, trained):
+    assert trained.requires_grad and not inferred.requires_grad
+    for a, b in zip([inferred, *inferred_states], [trained, *trained_states]):
         assert torch.equal(a, b.detach())
 
 
-# ------------------------------------------------------------------------------------------------------ dispatch
+def test_layer_inference_runs_torchs_onednn_kernel(kernel_spy):
+    """Measured: without gradients torch's oneDNN LSTM is as fast or faster, so the layer takes it, and says so."""
+    layer = _layer(torch.float32, return_sequences=True)
+    kernel_spy.calls.clear()
+    x = torch.randn(B, T, F)
+    with torch.no_grad():
+        inferred = layer(x)
+    assert kernel_spy.calls == []
+    assert layer.last_path.kernel.startswith("torch._VF.lstm")
+    assert "inference without gradients" in layer.last_path.reason
+    trained = layer(x)
+    assert kernel_spy.calls == [("lstm_forward", True)] and layer.last_path.gated_cpu
+    torch.testing.assert_close(inferred, trained.detach(), atol=1e-5, rtol=1e-5)
+
+
 def test_training_call_runs_the_training_forward_and_the_kernel_backward(kernel_spy):
     layer = _layer(torch.float32)
     kernel_spy.calls.clear()
@@ -321,13 +335,15 @@ def test_training_after_inference_mode_calls():
     """Buffers made under torch.inference_mode are never reused outside it (an error: inference tensors)."""
     layer = _layer(torch.float32, return_sequences=True)
     x = torch.randn(B, T, F)
+    h0 = c0 = torch.zeros(B, H)
     with torch.inference_mode():
-        inferred = layer(x)
+        inferred, _ = _cpu_lstm.run(layer.cell, x, h0, c0, None, False)
     for _ in range(2):
         layer.zero_grad(set_to_none=True)
         trained = layer(x)
+        assert layer.last_path.gated_cpu
         trained.sum().backward()
         assert torch.equal(trained.detach(), inferred)
         assert layer.cell.weight_hh.grad.abs().sum() > 0
     with torch.inference_mode():
-        assert torch.equal(layer(x), inferred)
+        assert torch.equal(_cpu_lstm.run(layer.cell, x, h0, c0, None, False)[0], inferred)
