@@ -135,6 +135,11 @@ def choose_path(cell, layout: MaskLayout, training: bool, use_cudnn: bool | str,
     if cell.kind == "lstm" and device.type == "cpu" and not torch.is_grad_enabled():
         # measured (benchmarks/cpu_gru_kernel.py): for LSTM inference torch's oneDNN kernel is as fast or faster
         reason = "eligible; inference without gradients: torch's oneDNN LSTM kernel (faster here than gated's)"
+    elif cell.kind == "lstm" and device.type == "cpu" and torch.get_num_threads() > 1:
+        # measured (benchmarks/bench.py, workload B LSTM): gated's kernel wins on one thread (1.14x), oneDNN's
+        # parallel LSTM on two (gated 0.79x)
+        reason = (f"eligible; {torch.get_num_threads()} threads: torch's oneDNN LSTM kernel (gated's LSTM kernel is "
+                  "faster on one thread only)")
     elif cell.kind in CPU_KERNELS and device.type == "cpu":
         cpu_blockers = _cpu_gru.blockers(cell)
         if not cpu_blockers:

@@ -347,3 +347,16 @@ def test_training_after_inference_mode_calls():
         assert layer.cell.weight_hh.grad.abs().sum() > 0
     with torch.inference_mode():
         assert torch.equal(_cpu_lstm.run(layer.cell, x, h0, c0, None, False)[0], inferred)
+
+def test_with_several_threads_the_layer_runs_torchs_onednn_kernel(kernel_spy):
+    layer = _layer(torch.float32, return_sequences=True)
+    x = torch.randn(B, T, F)
+    expected = layer(x)
+    assert layer.last_path.gated_cpu
+    kernel_spy.calls.clear()
+    torch.set_num_threads(2)
+    got = layer(x)
+    assert kernel_spy.calls == []
+    assert layer.last_path.kernel.startswith("torch._VF.lstm")
+    assert "2 threads: torch's oneDNN LSTM kernel" in layer.last_path.reason
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
