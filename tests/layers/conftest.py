@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gated.kernels import _cpu_gru
+
+from .cpu_kernel_support import ModuleSpy
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -13,3 +17,12 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def kernel_spy(monkeypatch):
+    """A spy in place of the compiled C++ module (GRU and LSTM entry points): ``kernel_spy.calls``."""
+    assert _cpu_gru.status() is None, _cpu_gru.status()
+    spy = ModuleSpy(_cpu_gru.load())
+    monkeypatch.setattr(_cpu_gru, "_module", spy)
+    return spy

@@ -32,66 +32,20 @@ from gated.kernels import _cpu_gru, _fused
 from gated.layers import GRU
 from gated.saving import _convert
 
+from .cpu_kernel_support import MASKS, B, F, H, T, as_mask, close, random_layer
+
 try:  # tests/ is a namespace package under `python -m pytest`; its folder is on sys.path under bare `pytest`
     from tests import reference
 except ImportError:
     import reference
 
-B, T, F, H = 3, 5, 4, 6
-MASKS = {
-    "none": None,
-    "right": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
-    "left": [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]],
-    "empty_row": [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]],
-    "mid_block": [[0, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 1, 1, 0]],
-}
-
 
 def _mask(name: str) -> torch.Tensor | None:
-    rows = MASKS[name]
-    return None if rows is None else torch.tensor(rows, dtype=torch.bool)
-
-
-def _close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float) -> None:
-    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
-    if actual.numel() == 0:
-        return
-    diff = (actual.detach() - expected.detach()).abs().max().item()
-    assert diff <= atol, f"{what}: max abs difference {diff:.3e} > {atol:.0e}"
+    return as_mask(MASKS[name])
 
 
 def _layer(dtype=torch.float64, features=F, units=H, **kwargs) -> GRU:
-    layer = GRU(units, dtype=dtype, **kwargs)
-    layer(torch.zeros(1, 1, features, dtype=dtype))
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.copy_(torch.randn_like(p) * 0.5)
-    return layer
-
-
-class _ModuleSpy:
-    """Stands in for the compiled module inside ``_cpu_gru``; records (entry point, train flag) of each call."""
-
-    def __init__(self, real):
-        self._real = real
-        self.calls: list[tuple[str, bool | None]] = []
-
-    def __getattr__(self, name):
-        fn = getattr(self._real, name)
-
-        def counted(*args):
-            self.calls.append((name, args[-1] if name == "gru_forward" else None))
-            return fn(*args)
-
-        return counted
-
-
-@pytest.fixture
-def kernel_spy(monkeypatch):
-    assert _cpu_gru.status() is None
-    spy = _ModuleSpy(_cpu_gru.load())
-    monkeypatch.setattr(_cpu_gru, "_module", spy)
-    return spy
+    return random_layer(GRU, dtype, features, units, **kwargs)
 
 
 def test_the_extension_builds_and_runs_gru_layers_on_the_cpu():
@@ -126,19 +80,19 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
                                               reset_after=True, mask=mask, go_backwards=go_backwards,
                                               zero_output_for_mask=zero_output_for_mask)
     output_ref = outputs_ref if return_sequences else outputs_ref[:, -1]
-    _close(output, output_ref, "output", 1e-12)
-    _close(final, final_ref, "final state", 1e-12)
+    close(output, output_ref, "output", 1e-12)
+    close(final, final_ref, "final state", 1e-12)
 
     w_out, w_final = torch.randn_like(output), torch.randn_like(final)
     ((output * w_out).sum() + (final * w_final).sum()).backward()
     ((output_ref * w_out).sum() + (final_ref * w_final).sum()).backward()
-    _close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
-    _close(h0.grad, h0_ref.grad, "d/d initial state", 1e-12)
+    close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
+    close(h0.grad, h0_ref.grad, "d/d initial state", 1e-12)
     cell = layer.cell
-    _close(_convert.kernel_to_keras(cell.weight_ih.grad, "gru"), kernel.grad, "d/d kernel", 1e-12)
-    _close(_convert.kernel_to_keras(cell.weight_hh.grad, "gru"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_ih.grad, "gru"), kernel.grad, "d/d kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_hh.grad, "gru"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
     if use_bias:
-        _close(_convert.bias_to_keras(cell.bias_ih.grad, cell.bias_hh.grad, "gru"), bias[0].grad, "d/d bias",
+        close(_convert.bias_to_keras(cell.bias_ih.grad, cell.bias_hh.grad, "gru"), bias[0].grad, "d/d bias",
                1e-12)
     else:
         assert cell.bias_ih is None
@@ -160,10 +114,10 @@ def test_edge_shapes_equal_the_step_loop(shape):
         out.sum().backward()
         results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
     assert fast.last_path.gated_cpu and results[0][0].shape == (b, t, h)
-    _close(results[0][0], results[1][0], "outputs", 1e-12)
-    _close(results[0][1], results[1][1], "d/d inputs", 1e-12)
+    close(results[0][0], results[1][0], "outputs", 1e-12)
+    close(results[0][1], results[1][1], "d/d inputs", 1e-12)
     for ours, loops in zip(results[0][2], results[1][2]):
-        _close(ours, loops, "d/d weight", 1e-12)
+        close(ours, loops, "d/d weight", 1e-12)
 
 
 @pytest.mark.parametrize("mask_name", ["none", "empty_row", "mid_block"])
@@ -209,7 +163,7 @@ def test_float32_kernel_equals_torch_fused_path_forward_and_backward(mask_name, 
              "d/d bias_ih", "d/d bias_hh"]
     for name, ours, torchs in zip(names, *results):
         scale = max(1.0, torchs.abs().max().item())
-        _close(ours / scale, torchs / scale, name, 1e-5)
+        close(ours / scale, torchs / scale, name, 1e-5)
 
 
 # -------------------------------------------------------------------------------------- inference and streaming

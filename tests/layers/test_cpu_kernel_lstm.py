@@ -21,66 +21,18 @@ from gated.kernels import _cpu_gru, _cpu_lstm, _fused
 from gated.layers import LSTM
 from gated.saving import _convert
 
+from .cpu_kernel_support import MASKS, B, F, H, T, as_mask, close, random_layer
+
 try:  # tests/ is a namespace package under `python -m pytest`; its folder is on sys.path under bare `pytest`
     from tests import reference
 except ImportError:
     import reference
 
-B, T, F, H = 3, 5, 4, 6
-MASKS = {
-    "none": None,
-    "right": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
-    "left": [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]],
-    "empty_row": [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]],
-    "mid_block": [[0, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 1, 1, 0]],
-}
 GAPS = [[1, 0, 1, 0, 1], [1, 1, 0, 1, 1], [0, 1, 0, 1, 0]]  # the kernel handles these; dispatch sends them to the loop
 
 
-def _mask(rows) -> torch.Tensor | None:
-    return None if rows is None else torch.tensor(rows, dtype=torch.bool)
-
-
-def _close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float) -> None:
-    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
-    if actual.numel() == 0:
-        return
-    diff = (actual.detach() - expected.detach()).abs().max().item()
-    assert diff <= atol, f"{what}: max abs difference {diff:.3e} > {atol:.0e}"
-
-
 def _layer(dtype=torch.float64, features=F, units=H, **kwargs) -> LSTM:
-    layer = LSTM(units, dtype=dtype, **kwargs)
-    layer(torch.zeros(1, 1, features, dtype=dtype))
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.copy_(torch.randn_like(p) * 0.5)
-    return layer
-
-
-class _ModuleSpy:
-    """Stands in for the compiled module; records (entry point, train flag) of each LSTM call."""
-
-    def __init__(self, real):
-        self._real = real
-        self.calls: list[tuple[str, bool | None]] = []
-
-    def __getattr__(self, name):
-        fn = getattr(self._real, name)
-
-        def counted(*args):
-            self.calls.append((name, args[-1] if name == "lstm_forward" else None))
-            return fn(*args)
-
-        return counted
-
-
-@pytest.fixture
-def kernel_spy(monkeypatch):
-    assert _cpu_gru.status() is None
-    spy = _ModuleSpy(_cpu_gru.load())
-    monkeypatch.setattr(_cpu_gru, "_module", spy)
-    return spy
+    return random_layer(LSTM, dtype, features, units, **kwargs)
 
 
 def test_lstm_layers_on_the_cpu_run_the_extension():
@@ -102,22 +54,22 @@ def _against_reference(layer, x, h0, c0, mask, go_backwards, zero_output_for_mas
                                                  mask=mask, go_backwards=go_backwards,
                                                  zero_output_for_mask=zero_output_for_mask)
     output_ref = outputs_ref if return_sequences else outputs_ref[:, -1]
-    _close(output, output_ref, "output", 1e-12)
-    _close(h_final, h_ref, "final h", 1e-12)
-    _close(c_final, c_ref, "final c", 1e-12)
+    close(output, output_ref, "output", 1e-12)
+    close(h_final, h_ref, "final h", 1e-12)
+    close(c_final, c_ref, "final c", 1e-12)
 
     w_out, w_h, w_c = torch.randn_like(output), torch.randn_like(h_final), torch.randn_like(c_final)
     ((output * w_out).sum() + (h_final * w_h).sum() + (c_final * w_c).sum()).backward()
     ((output_ref * w_out).sum() + (h_ref * w_h).sum() + (c_ref * w_c).sum()).backward()
-    _close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
-    _close(h0.grad, h0_ref.grad, "d/d initial h", 1e-12)
-    _close(c0.grad, c0_ref.grad, "d/d initial c", 1e-12)
+    close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
+    close(h0.grad, h0_ref.grad, "d/d initial h", 1e-12)
+    close(c0.grad, c0_ref.grad, "d/d initial c", 1e-12)
     cell = layer.cell
-    _close(_convert.kernel_to_keras(cell.weight_ih.grad, "lstm"), kernel.grad, "d/d kernel", 1e-12)
-    _close(_convert.kernel_to_keras(cell.weight_hh.grad, "lstm"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_ih.grad, "lstm"), kernel.grad, "d/d kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_hh.grad, "lstm"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
     if use_bias:
         assert cell.bias_hh is None  # Keras's LSTM has one bias; the kernel's second is a zero buffer
-        _close(cell.bias_ih.grad, bias[0].grad, "d/d bias", 1e-12)
+        close(cell.bias_ih.grad, bias[0].grad, "d/d bias", 1e-12)
     else:
         assert cell.bias_ih is None
 
@@ -135,7 +87,7 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
     x = torch.randn(B, T, F, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
-    _against_reference(layer, x, h0, c0, _mask(MASKS[mask_name]), go_backwards, zero_output_for_mask,
+    _against_reference(layer, x, h0, c0, as_mask(MASKS[mask_name]), go_backwards, zero_output_for_mask,
                        return_sequences, use_bias)
 
 
@@ -143,7 +95,7 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
 def test_kernel_equals_the_reference_for_a_mask_with_gaps(zero_output_for_mask):
     """Dispatch sends gaps to the loop (torch's kernel cannot run them); the C++ kernel itself computes them exactly."""
     layer = _layer()
-    mask = _mask(GAPS)
+    mask = as_mask(GAPS)
     x, h0, c0 = [torch.randn(*shape, dtype=torch.float64, requires_grad=True) for shape in [(B, T, F), (B, H), (B, H)]]
     outputs, (h_final, c_final) = _cpu_lstm.run(layer.cell, x, h0, c0, mask, zero_output_for_mask)
     kernel, recurrent, bias = [torch.tensor(w, requires_grad=True) for w in layer.get_weights()]
@@ -152,14 +104,14 @@ def test_kernel_equals_the_reference_for_a_mask_with_gaps(zero_output_for_mask):
                                                  zero_output_for_mask=zero_output_for_mask)
     for ours, ref, what in [(outputs, outputs_ref, "outputs"), (h_final, h_ref, "final h"),
                             (c_final, c_ref, "final c")]:
-        _close(ours, ref, what, 1e-12)
+        close(ours, ref, what, 1e-12)
     (outputs.sum() + h_final.sum() + 2 * c_final.sum()).backward()
     (outputs_ref.sum() + h_ref.sum() + 2 * c_ref.sum()).backward()
     for ours, ref, what in [(x.grad, x_ref.grad, "d/d inputs"), (h0.grad, h0_ref.grad, "d/d initial h"),
                             (c0.grad, c0_ref.grad, "d/d initial c"), (layer.cell.bias_ih.grad, bias.grad, "d/d bias"),
                             (_convert.kernel_to_keras(layer.cell.weight_hh.grad, "lstm"), recurrent.grad,
                              "d/d recurrent_kernel")]:
-        _close(ours, ref, what, 1e-12)
+        close(ours, ref, what, 1e-12)
 
 
 @pytest.mark.parametrize("shape", [(0, 3, 2, 4), (2, 1, 3, 1), (5, 7, 33, 70)], ids=["empty_batch", "one_unit",
@@ -178,10 +130,10 @@ def test_edge_shapes_equal_the_step_loop(shape):
         out.sum().backward()
         results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
     assert fast.last_path.gated_cpu and not slow.last_path.gated_cpu and results[0][0].shape == (b, t, h)
-    _close(results[0][0], results[1][0], "outputs", 1e-12)
-    _close(results[0][1], results[1][1], "d/d inputs", 1e-12)
+    close(results[0][0], results[1][0], "outputs", 1e-12)
+    close(results[0][1], results[1][1], "d/d inputs", 1e-12)
     for ours, loops in zip(results[0][2], results[1][2]):
-        _close(ours, loops, "d/d weight", 1e-12)
+        close(ours, loops, "d/d weight", 1e-12)
 
 
 @pytest.mark.parametrize("mask_name", ["none", "empty_row", "mid_block"])
@@ -191,7 +143,7 @@ def test_gradcheck_of_the_autograd_function(mask_name, zero_output):
     b, t, f, h = 3, 5, 2, 3
     inputs = [torch.randn(*shape, dtype=torch.float64, requires_grad=True)
               for shape in [(b, t, f), (b, h), (b, h), (4 * h, f), (4 * h, h), (4 * h,), (4 * h,)]]
-    mask = _mask(MASKS[mask_name])
+    mask = as_mask(MASKS[mask_name])
     mask = torch.empty(0, dtype=torch.bool) if mask is None else mask
 
     def fn(*args):
@@ -227,7 +179,7 @@ def test_float32_kernel_equals_torch_fused_path_forward_and_backward(mask_name, 
     assert len(results[0]) == len(names)
     for name, ours, torchs in zip(names, *results):
         scale = max(1.0, torchs.abs().max().item())
-        _close(ours / scale, torchs / scale, name, 1e-5)
+        close(ours / scale, torchs / scale, name, 1e-5)
 
 
 # ------------------------------------------------------------------------------------------------------ inference
@@ -237,7 +189,7 @@ def test_inference_forward_equals_training_forward(dtype, mask_name, kernel_spy)
     layer = _layer(dtype, return_sequences=True, return_state=True)
     kernel_spy.calls.clear()  # building the layer ran it once
     x = torch.randn(B, T, F, dtype=dtype)
-    mask = _mask(MASKS[mask_name])
+    mask = as_mask(MASKS[mask_name])
     h0, c0 = torch.zeros(B, H, dtype=dtype), torch.zeros(B, H, dtype=dtype)
     with torch.no_grad():
         inferred, inferred_states = _cpu_lstm.run(layer.cell, x, h0, c0, mask, False)
@@ -277,7 +229,7 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
               "use_cudnn_false": {"use_cudnn": False}}.get(case, {})
     layer = _layer(torch.float32, **kwargs)
     kernel_spy.calls.clear()
-    mask = _mask(GAPS) if case == "mask_with_gaps" else None
+    mask = as_mask(GAPS) if case == "mask_with_gaps" else None
     if case == "opted_out":
         monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     layer(torch.randn(B, T, F), mask=mask, training=case == "recurrent_dropout_training")
