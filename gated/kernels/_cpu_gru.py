@@ -98,11 +98,11 @@ def status() -> str | None:
 
 def blockers(cell) -> list[str]:
     """Why this cell's fused call cannot run on the C++ kernel (beyond the fused path's own conditions)."""
-    weights = cell.fused_weights()
-    if weights[0].device.type != "cpu":
-        return [f"weights on {weights[0].device.type}"]
-    if weights[0].dtype not in DTYPES:
-        return [f"{weights[0].dtype} (float32 or float64 needed)"]
+    kernel = cell.fused_weights()[0]
+    if kernel.device.type != "cpu":
+        return [f"weights on {kernel.device.type}"]
+    if kernel.dtype not in DTYPES:
+        return [f"{kernel.dtype} (float32 or float64 needed)"]
     reason = status()
     return [] if reason is None else [reason]
 
@@ -130,20 +130,29 @@ class _GRUFunction(torch.autograd.Function):
         return (*[g if need else None for g, need in zip(grads, needs)], None, None)
 
 
+def weights(cell) -> list[torch.Tensor]:
+    """``[w_ih, w_hh, b_ih, b_hh]`` in torch's layout, zero biases for ``use_bias=False`` (the kernels take four)."""
+    tensors = list(cell.fused_weights())
+    if len(tensors) == 2:
+        tensors += [tensors[0].new_zeros(tensors[0].shape[0])] * 2
+    return tensors
+
+
+def arguments(cell, x: torch.Tensor, states: list[torch.Tensor],
+              mask: torch.Tensor | None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, bool]:
+    """The kernels' tensor arguments ``(x, *states, w_ih, w_hh, b_ih, b_hh)`` in the weights' dtype, the mask
+    argument (empty for none), and whether autograd needs a graph through the call."""
+    w = weights(cell)
+    tensors = (x.to(w[0].dtype), *[s.to(w[0].dtype) for s in states], *w)
+    mask_arg = torch.empty(0, dtype=torch.bool) if mask is None else mask
+    return tensors, mask_arg, torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def run(cell, x: torch.Tensor, h0: torch.Tensor, mask: torch.Tensor | None,
         zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs (B, T, H) in processing order and ``[final h]``, with Keras's mask semantics for any mask."""
-    weights = cell.fused_weights()
-    w_ih, w_hh = weights[0], weights[1]
-    if len(weights) == 4:
-        b_ih, b_hh = weights[2], weights[3]
-    else:
-        b_ih = b_hh = w_ih.new_zeros(w_ih.shape[0])
-    x = x.to(w_ih.dtype)
-    h0 = h0.to(w_ih.dtype)
-    mask_arg = torch.empty(0, dtype=torch.bool) if mask is None else mask
-    tensors = (x, h0, w_ih, w_hh, b_ih, b_hh)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+    tensors, mask_arg, graph = arguments(cell, x, [h0], mask)
+    if graph:
         outputs, final = _GRUFunction.apply(*tensors, mask_arg, zero_output_for_mask)
     else:  # inference: nothing is saved for a backward pass
         outputs, final, *_ = _module.gru_forward(*tensors, mask_arg, zero_output_for_mask, False)
@@ -154,8 +163,6 @@ def stream_step(cell, v: np.ndarray) -> Callable[[], None]:
     """One GRU step on a Streamer's row buffer ``v = [x, h, 1]`` (B, F + H + 1), in place; ``v`` must outlive it."""
     if v.dtype not in (np.float32, np.float64) or not v.flags.c_contiguous:
         raise ValueError(f"stream_step needs a C-contiguous float32/float64 buffer, received {v.dtype}.")
-    weights = [w.detach().cpu() for w in cell.fused_weights()]
-    if len(weights) == 2:
-        weights += [weights[0].new_zeros(weights[0].shape[0])] * 2
+    tensors = [w.detach().cpu() for w in weights(cell)]
     kind = _module.StreamStepFloat if v.dtype == np.float32 else _module.StreamStepDouble
-    return kind(*weights, v.ctypes.data, v.shape[0]).run  # the bound method keeps the kernel alive
+    return kind(*tensors, v.ctypes.data, v.shape[0]).run  # the bound method keeps the kernel alive

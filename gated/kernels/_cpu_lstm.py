@@ -43,16 +43,8 @@ class _LSTMFunction(torch.autograd.Function):
 def run(cell, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, mask: torch.Tensor | None,
         zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs (B, T, H) in processing order and ``[final h, final c]``, with Keras's mask semantics for any mask."""
-    weights = cell.fused_weights()
-    w_ih, w_hh = weights[0], weights[1]
-    if len(weights) == 4:
-        b_ih, b_hh = weights[2], weights[3]
-    else:
-        b_ih = b_hh = w_ih.new_zeros(w_ih.shape[0])
-    x, h0, c0 = x.to(w_ih.dtype), h0.to(w_ih.dtype), c0.to(w_ih.dtype)
-    mask_arg = torch.empty(0, dtype=torch.bool) if mask is None else mask
-    tensors = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+    tensors, mask_arg, graph = _cpu_gru.arguments(cell, x, [h0, c0], mask)
+    if graph:
         outputs, h_final, c_final = _LSTMFunction.apply(*tensors, mask_arg, zero_output_for_mask)
     else:  # inference: nothing is saved for a backward pass
         outputs, h_final, c_final, *_ = _cpu_gru._module.lstm_forward(*tensors, mask_arg, zero_output_for_mask,
