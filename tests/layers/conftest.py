@@ -8,7 +8,7 @@ import torch
 
 from gated.kernels import _cpu_gru
 
-from .cpu_kernel_support import ModuleSpy
+from .support import ModuleSpy
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from gated.layers import GRU, LSTM, Bidirectional, SimpleRNN
 from gated.saving import _convert
 
+from .support import MASKS as BLOCK_MASKS
+from .support import as_mask
+
 try:  # tests/ is a namespace package under `python -m pytest`; its folder is on sys.path under bare `pytest`
     from tests import reference
 except ImportError:
@@ -234,19 +237,11 @@ def test_from_torch_refuses_a_module_of_another_kind():
 
 
 # ------------------------------------------------------------------------------------- float64 loop references
-MASKS = {
-    "none": None,
-    "right": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
-    "left": [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]],
-    "empty_row": [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]],
-    "mid_block": [[0, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 1, 1, 0]],
-    "gaps": [[1, 0, 1, 0, 1], [1, 1, 0, 1, 1], [0, 1, 1, 1, 1]],
-}
+MASKS = {**BLOCK_MASKS, "gaps": [[1, 0, 1, 0, 1], [1, 1, 0, 1, 1], [0, 1, 1, 1, 1]]}
 
 
 def _mask(name: str) -> torch.Tensor | None:
-    rows = MASKS[name]
-    return None if rows is None else torch.tensor(rows, dtype=torch.bool)
+    return as_mask(MASKS[name])
 
 
 def _random_layer(layer_class, path: str, **kwargs):

@@ -1,12 +1,12 @@
-"""What the tests of gated's C++ GRU and LSTM kernels share: shapes, masks, a tolerance check, layers with random
-weights, and a spy on the compiled module."""
+"""What the layer tests share: shapes, the mask layouts every recurrent path must handle, a tolerance check,
+layers with random weights, and a spy on gated's compiled C++ module."""
 
 from __future__ import annotations
 
 import torch
 
 B, T, F, H = 3, 5, 4, 6
-MASKS = {
+MASKS = {  # (B, T) = (3, 5); one contiguous block of valid steps per row
     "none": None,
     "right": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
     "left": [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [0, 0, 0, 0, 1]],
