@@ -107,12 +107,6 @@ class Vocabulary:
         """Token ids (unknown tokens -> UNKNOWN)."""
         return [self._index.get(token, UNKNOWN) for token in tokens_of(sequence, self.kind)]
 
-    def unknown(self, sequences: Sequence[Any]) -> set:
-        missing: set = set()
-        for sequence in sequences:
-            missing.update(t for t in tokens_of(sequence, self.kind) if t not in self._index)
-        return missing
-
     def decode(self, ids: Iterable[int]) -> Any:
         """The tokens of ``ids`` up to the first END, in the user's form (a str for CHARS)."""
         out = []
@@ -124,9 +118,6 @@ class Vocabulary:
                 continue
             out.append(self.tokens[i - len(RESERVED)])
         return "".join(out) if self.kind == CHARS else out
-
-    def token(self, i: int) -> Any:
-        return RESERVED[i] if i < len(RESERVED) else self.tokens[i - len(RESERVED)]
 
     def get_config(self) -> dict[str, Any]:
         return {"kind": self.kind, "tokens": list(self.tokens)}
