@@ -10,6 +10,9 @@ Two paths exist for the built-in cells:
     kernel name ``gated-cpu ...``), forward and backward, masks applied inside. ``GATED_CPU_KERNEL=0`` turns them
     off; a failed build is reported once with a warning. Either way the reason of the path says why torch's kernel
     runs instead;
+  - for a GRU on a CUDA GPU in float32 without a mask: cuDNN or gated's persistent Triton kernel (``_gpu_gru``,
+    kernel name ``gated-triton GRU``), whichever was measured faster on the first call with that shape
+    (``gpu_path``); ``GATED_GPU_KERNEL=0`` keeps cuDNN;
   - otherwise torch's fused RNN kernels (``torch._VF.gru`` / ``lstm`` / ``rnn_tanh`` / ``rnn_relu``): cuDNN on
     CUDA, ATen's implementation on CPU (for an LSTM, oneDNN's fused LSTM); masked rows are shifted and packed
     around the kernel.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import activations
-from . import _cpu_gru
+from . import _cpu_gru, _gpu_gru
 
 CPU_GRU_KERNEL = "gated-cpu GRU (C++: one GEMM and one fused gate pass per step, forward and backward)"
 CPU_LSTM_KERNEL = "gated-cpu LSTM (C++: one GEMM and one fused gate pass per step, forward and backward)"
@@ -155,3 +158,25 @@ def _vf_name(cell) -> str:
     if cell.kind == "simple_rnn":
         return "rnn_relu" if activations.is_builtin(cell.activation, "relu") else "rnn_tanh"
     return cell.kind
+
+
+def gpu_path(cell, path: Path, x: torch.Tensor, h0: torch.Tensor,
+             layout: MaskLayout) -> tuple[Path, _gpu_gru.Decision | None]:
+    """For a fused GRU call on a CUDA GPU: cuDNN's path (the decision None) or gated's Triton kernel, by
+    measurement (``_gpu_gru``). ``path`` is ``choose_path``'s answer for the call."""
+    if path.name != "fused" or cell.kind != "gru" or x.device.type != "cuda":
+        return path, None
+    if x.shape[0] == 0 or x.shape[1] == 0 or torch.is_autocast_enabled("cuda"):
+        return path, None
+    weight = cell.weight_ih
+    blockers = _gpu_gru.blockers(weight.device, weight.dtype if x.dtype == weight.dtype else x.dtype,
+                                 layout.kind, cell.units)
+    if blockers:
+        return Path(path.name, path.kernel, f"{path.reason}; gated's GPU kernel not used: {'; '.join(blockers)}"), None
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in [x, h0, *cell.fused_weights()])
+    decision = _gpu_gru.decide(cell, x, h0, needs_grad)
+    if decision is None:
+        return Path(path.name, path.kernel, f"{path.reason}; not measured during CUDA-graph capture: cuDNN"), None
+    if decision.choice == "cudnn":
+        return Path(path.name, path.kernel, f"{path.reason}; {decision.reason}"), None
+    return Path("fused", f"{_gpu_gru.KERNEL}, {decision.config}", f"{path.reason}; {decision.reason}"), decision

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..kernels import _cpu_gru, _cpu_lstm, _dispatch
+from ..kernels import _cpu_gru, _cpu_lstm, _dispatch, _gpu_gru
 from ..kernels._fused import run_fused
 from ..saving import _convert
 from ._base import Layer, describe_array
@@ -209,7 +209,12 @@ class RNN(Layer):
                 else:
                     outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
             else:
-                outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
+                path, decision = _dispatch.gpu_path(self.cell, path, x, states[0], layout)
+                self.last_path = path
+                if decision is not None:
+                    outputs, finals = _gpu_gru.run(self.cell, x, states[0], decision)
+                else:
+                    outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
             last = outputs[:, -1]
         elif path.name == "loop":
             outputs, last, finals = self._run_loop(x, states, mask, training)
