@@ -46,6 +46,8 @@ class _KerasRule(torch.optim.Optimizer):
     def __init__(self, params, **defaults):
         super().__init__(params, {"weight_decay": 0.0, **defaults, "step": 0})
 
+    capturable = True  # the update runs with per-step scalars given as device tensors (CUDA-graph capture)
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
@@ -53,19 +55,35 @@ class _KerasRule(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            group["step"] += 1
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
+                group["step"] += 1
                 continue
-            grads = [p.grad.to(p.dtype) for p in params]
-            # Keras computes step-size scalars in the variables' dtype; doing the same keeps float32 runs within
-            # an ulp of Keras (1 - beta_2**t alone loses 5 digits to cancellation in float32).
-            f = np.float64 if params[0].dtype == torch.float64 else np.float32
-            if group["weight_decay"]:
-                torch._foreach_mul_(params, float(f(1) - f(group["weight_decay"]) * f(group["lr"])))
-            slots = {name: [self._slot(p, name, group, init) for p in params] for name, init in self._slots(group)}
-            self._update(group, params, grads, slots, f)
+            self._device_step(group, params, self._host_step(group, scalar_type(params)))
         return loss
+
+    def _host_step(self, group: dict, f: type) -> dict[str, float]:
+        """The host half of a step: count it and compute this step's scalars (Python numbers, in Keras's dtype)."""
+        group["step"] += 1
+        scalars = self._scalars(group, f)
+        if group["weight_decay"]:
+            scalars["decay"] = float(f(1) - f(group["weight_decay"]) * f(group["lr"]))
+        return scalars
+
+    def _device_step(self, group: dict, params: list[Tensor], scalars: dict[str, Any]) -> None:
+        """The device half: decay and update ``params`` with ``scalars`` given as Python numbers (eager) or as
+        0-d tensors on the parameters' device (a captured step reads them from a buffer the host fills)."""
+        grads = [p.grad.to(p.dtype) for p in params]
+        if group["weight_decay"]:
+            torch._foreach_mul_(params, scalars["decay"])
+        slots = {name: [self._slot(p, name, group, init) for p in params] for name, init in self._slots(group)}
+        self._update(group, params, grads, slots, scalars)
+
+    def _scalars(self, group: dict, f: type) -> dict[str, float]:
+        """This step's scalars, computed on the host. Keras computes step sizes in the variables' dtype (``f``);
+        doing the same keeps float32 runs within an ulp of Keras (1 - beta_2**t alone loses 5 digits to
+        cancellation in float32)."""
+        return {"lr": float(f(group["lr"]))}
 
     def _slot(self, p: Tensor, name: str, group: dict, init: float | str) -> Tensor:
         state = self.state[p]
@@ -79,25 +97,42 @@ class _KerasRule(torch.optim.Optimizer):
         return ()
 
     def _update(self, group: dict, params: list[Tensor], grads: list[Tensor], slots: dict[str, list[Tensor]],
-                f: type) -> None:
-        """Update ``params`` in place; ``f`` is the numpy scalar type to compute step sizes in."""
+                s: dict[str, Any]) -> None:
+        """Update ``params`` in place with this step's scalars ``s`` (see ``_device_step``)."""
         raise NotImplementedError
+
+
+def scalar_type(params: list[Tensor]) -> type:
+    """The numpy type Keras computes step sizes in: the variables' dtype (float64 or float32)."""
+    return np.float64 if params[0].dtype == torch.float64 else np.float32
+
+
+def _add_scaled_(xs: list[Tensor], ys: list[Tensor], scale: float | Tensor) -> None:
+    """``xs += scale * ys``. A Python ``scale`` keeps the single fused ``alpha=`` kernel of the eager step; a 0-d
+    tensor (captured step) multiplies first, since ``alpha=`` takes only Python numbers."""
+    if isinstance(scale, Tensor):
+        torch._foreach_add_(xs, torch._foreach_mul(ys, scale))
+    else:
+        torch._foreach_add_(xs, ys, alpha=scale)
 
 
 class _SGDRule(_KerasRule):
     def _slots(self, group):
         return (("momentum", 0.0),) if group["momentum"] != 0 else ()
 
-    def _update(self, group, params, grads, slots, f):
-        lr, momentum = float(f(group["lr"])), group["momentum"]
+    def _scalars(self, group, f):
+        return {"neg_lr": -float(f(group["lr"]))}
+
+    def _update(self, group, params, grads, slots, s):
+        neg_lr, momentum = s["neg_lr"], group["momentum"]
         if momentum == 0:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            _add_scaled_(params, grads, neg_lr)
             return
         m = slots["momentum"]
         torch._foreach_mul_(m, momentum)  # m = momentum * m - lr * g
-        torch._foreach_add_(m, grads, alpha=-lr)
+        _add_scaled_(m, grads, neg_lr)
         if group["nesterov"]:
-            torch._foreach_add_(params, grads, alpha=-lr)
+            _add_scaled_(params, grads, neg_lr)
             torch._foreach_add_(params, m, alpha=momentum)
         else:
             torch._foreach_add_(params, m)
@@ -108,8 +143,8 @@ class _RMSpropRule(_KerasRule):
         return (("velocity", 0.0),) + ((("momentum", 0.0),) if group["momentum"] > 0 else ()) + (
             (("average_gradient", 0.0),) if group["centered"] else ())
 
-    def _update(self, group, params, grads, slots, f):
-        lr, rho, momentum = float(f(group["lr"])), group["rho"], group["momentum"]
+    def _update(self, group, params, grads, slots, s):
+        lr, rho, momentum = s["lr"], group["rho"], group["momentum"]
         velocity = slots["velocity"]
         torch._foreach_mul_(velocity, rho)
         torch._foreach_add_(velocity, torch._foreach_mul(grads, grads), alpha=1 - rho)
@@ -133,20 +168,24 @@ class _AdagradRule(_KerasRule):
     def _slots(self, group):
         return (("accumulator", "initial_accumulator_value"),)
 
-    def _update(self, group, params, grads, slots, f):
+    def _update(self, group, params, grads, slots, s):
         accumulators = slots["accumulator"]
         torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
         denominators = torch._foreach_sqrt(torch._foreach_add(accumulators, group["epsilon"]))
-        lr = float(f(group["lr"]))
-        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(grads, lr), denominators), alpha=-1)
+        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(grads, s["lr"]), denominators), alpha=-1)
 
 
 class _AdamRule(_KerasRule):
     def _slots(self, group):
         return (("momentum", 0.0), ("velocity", 0.0)) + ((("velocity_hat", 0.0),) if group["amsgrad"] else ())
 
-    def _update(self, group, params, grads, slots, f):
+    def _scalars(self, group, f):
         beta_1, beta_2, t = group["beta_1"], group["beta_2"], f(group["step"])
+        # bias corrections folded into the step size
+        return {"alpha": float(f(group["lr"]) * np.sqrt(f(1) - f(beta_2) ** t) / (f(1) - f(beta_1) ** t))}
+
+    def _update(self, group, params, grads, slots, s):
+        beta_1, beta_2 = group["beta_1"], group["beta_2"]
         m, v = slots["momentum"], slots["velocity"]
         torch._foreach_mul_(m, beta_1)
         torch._foreach_add_(m, grads, alpha=1 - beta_1)
@@ -155,20 +194,20 @@ class _AdamRule(_KerasRule):
         if group["amsgrad"]:
             torch._foreach_maximum_(slots["velocity_hat"], v)
             v = slots["velocity_hat"]
-        # bias corrections folded into the step size
-        alpha = float(f(group["lr"]) * np.sqrt(f(1) - f(beta_2) ** t) / (f(1) - f(beta_1) ** t))
         denominators = torch._foreach_add(torch._foreach_sqrt(v), group["epsilon"])
-        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, alpha), denominators), alpha=-1)
+        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, s["alpha"]), denominators), alpha=-1)
 
 
 class _NadamRule(_KerasRule):
+    capturable = False  # its scalars divide (foreach division by a tensor scalar is not used here)
+
     def _slots(self, group):
         return (("momentum", 0.0), ("velocity", 0.0))
 
     def __init__(self, params, **defaults):
         super().__init__(params, **defaults, u_product=1.0)
 
-    def _update(self, group, params, grads, slots, f):
+    def _scalars(self, group, f):
         beta_1, beta_2, t = group["beta_1"], group["beta_2"], f(group["step"])
         u_t = f(beta_1) * (f(1) - f(0.5) * f(0.96) ** t)  # Keras's momentum schedule
         u_t_1 = f(beta_1) * (f(1) - f(0.5) * f(0.96) ** (t + f(1)))
@@ -176,6 +215,12 @@ class _NadamRule(_KerasRule):
         u_product_t_1 = u_product_t * u_t_1
         group["u_product"] = float(u_product_t)
         u_t, u_t_1, u_product_t, u_product_t_1 = (float(x) for x in (u_t, u_t_1, u_product_t, u_product_t_1))
+        return {"u_t": u_t, "u_t_1": u_t_1, "u_product_t": u_product_t, "u_product_t_1": u_product_t_1,
+                "v_correction": float(f(1) - f(beta_2) ** t), "lr": float(f(group["lr"]))}
+
+    def _update(self, group, params, grads, slots, s):
+        beta_1, beta_2 = group["beta_1"], group["beta_2"]
+        u_t, u_t_1, u_product_t, u_product_t_1 = s["u_t"], s["u_t_1"], s["u_product_t"], s["u_product_t_1"]
         m, v = slots["momentum"], slots["velocity"]
         torch._foreach_mul_(m, beta_1)
         torch._foreach_add_(m, grads, alpha=1 - beta_1)
@@ -183,33 +228,34 @@ class _NadamRule(_KerasRule):
         torch._foreach_add_(v, torch._foreach_mul(grads, grads), alpha=1 - beta_2)
         m_hat = torch._foreach_add(torch._foreach_div(torch._foreach_mul(m, u_t_1), 1 - u_product_t_1),
                                    torch._foreach_div(torch._foreach_mul(grads, 1 - u_t), 1 - u_product_t))
-        v_hat = torch._foreach_div(v, float(f(1) - f(beta_2) ** t))
+        v_hat = torch._foreach_div(v, s["v_correction"])
         denominators = torch._foreach_add(torch._foreach_sqrt(v_hat), group["epsilon"])
-        lr = float(f(group["lr"]))
-        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m_hat, lr), denominators), alpha=-1)
+        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m_hat, s["lr"]), denominators), alpha=-1)
 
 
 class _AdamaxRule(_KerasRule):
     def _slots(self, group):
         return (("momentum", 0.0), ("norm", 0.0))
 
-    def _update(self, group, params, grads, slots, f):
-        beta_1, beta_2, t = group["beta_1"], group["beta_2"], f(group["step"])
+    def _scalars(self, group, f):
+        return {"correction": float(f(1) - f(group["beta_1"]) ** f(group["step"])), "lr": float(f(group["lr"]))}
+
+    def _update(self, group, params, grads, slots, s):
+        beta_1, beta_2 = group["beta_1"], group["beta_2"]
         m, u = slots["momentum"], slots["norm"]
         torch._foreach_mul_(m, beta_1)
         torch._foreach_add_(m, grads, alpha=1 - beta_1)
         torch._foreach_mul_(u, beta_2)
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
-        denominators = torch._foreach_mul(torch._foreach_add(u, group["epsilon"]), float(f(1) - f(beta_1) ** t))
-        lr = float(f(group["lr"]))
-        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, lr), denominators), alpha=-1)
+        denominators = torch._foreach_mul(torch._foreach_add(u, group["epsilon"]), s["correction"])
+        torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, s["lr"]), denominators), alpha=-1)
 
 
 class _AdadeltaRule(_KerasRule):
     def _slots(self, group):
         return (("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0))
 
-    def _update(self, group, params, grads, slots, f):
+    def _update(self, group, params, grads, slots, s):
         rho, eps = group["rho"], group["epsilon"]
         acc_grads, acc_deltas = slots["accumulated_grad"], slots["accumulated_delta_var"]
         torch._foreach_mul_(acc_grads, rho)
@@ -219,7 +265,7 @@ class _AdadeltaRule(_KerasRule):
         deltas = torch._foreach_mul(torch._foreach_div(torch._foreach_mul(rms_deltas, grads), rms_grads), -1)
         torch._foreach_mul_(acc_deltas, rho)
         torch._foreach_add_(acc_deltas, torch._foreach_mul(deltas, deltas), alpha=1 - rho)
-        torch._foreach_add_(params, deltas, alpha=float(f(group["lr"])))
+        _add_scaled_(params, deltas, s["lr"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -325,6 +371,50 @@ class Optimizer:
             self._write_learning_rate(self._current_learning_rate())
         self._torch.step()
         self._iterations += 1
+
+    # -- the two halves of step() for a captured step (gated/training/_graphs.py) ----------------------------------
+    def _capture_support(self) -> str | None:
+        """None when a captured step can run this optimizer, else the reason it cannot."""
+        if self._torch is None:
+            return f"optimizer '{self.name}' is not built"
+        if not isinstance(self._torch, _KerasRule):
+            return (f"optimizer '{self.name}' wraps a torch optimizer ({type(self._torch).__name__}), whose step "
+                    "reads its hyperparameters as Python numbers")
+        if not self._torch.capturable:
+            return (f"optimizer {type(self).__name__} has no captured update (captured: SGD, RMSprop, Adagrad, Adam, "
+                    "AdamW, Adamax, Adadelta)")
+        return None
+
+    def _host_step(self) -> list[dict[str, float]]:
+        """What ``step()`` does on the host, in its order: the schedule's learning rate, each group's step count
+        and scalars (Python numbers, computed as ``step()`` computes them), the iteration count."""
+        if self._schedule is not None:
+            self._write_learning_rate(self._current_learning_rate())
+        rule = self._torch
+        scalars = [rule._host_step(group, scalar_type(group["params"])) for group in rule.param_groups]
+        self._iterations += 1
+        return scalars
+
+    def _device_step(self, scalars: list[dict[str, Any]]) -> None:
+        """What ``step()`` does on the device (clip, decay, update) with each group's scalars from ``_host_step``,
+        as Python numbers or as 0-d tensors on the parameters' device. Launches kernels only: capture-safe."""
+        rule = self._torch
+        grads = [p.grad for group in rule.param_groups for p in group["params"] if p.grad is not None]
+        _clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
+        with torch.no_grad():
+            for group, group_scalars in zip(rule.param_groups, scalars):
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    rule._device_step(group, params, group_scalars)
+
+    def _host_state(self) -> tuple[int, list[dict[str, Any]]]:
+        """The host-side counters and hyperparameters that ``_host_step`` changes (to undo a step)."""
+        return self._iterations, [{k: v for k, v in g.items() if k != "params"} for g in self._torch.param_groups]
+
+    def _restore_host_state(self, state: tuple[int, list[dict[str, Any]]]) -> None:
+        self._iterations = state[0]
+        for group, saved in zip(self._torch.param_groups, state[1]):
+            group.update(saved)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self._check_built("gradients to reset")

@@ -167,11 +167,22 @@ class Model(Layer):
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
                 jit_compile: Any = "auto", auto_scale_loss: bool = True, device: Any = None) -> None:
         """Configure training, as ``keras.Model.compile``. ``device``: 'cpu', 'cuda', ... (default: CUDA when
-        available, else CPU)."""
+        available, else CPU).
+
+        ``jit_compile``: whether each training step (forward, loss, backward, optimizer update) and each
+        prediction step runs as a captured CUDA graph, replayed per batch of the captured shapes (the other
+        batches, such as a short last one, run eagerly). 'auto' (default) captures when it can: on CUDA, not
+        under torchrun, no stateful, masking or Embedding layers, no weight constraints, an optimizer among SGD,
+        RMSprop, Adagrad, Adam, AdamW, Adamax and Adadelta. True requires capture and raises ValueError with the
+        reasons when it cannot run; False never captures. ``model.last_step_path`` says how the last step ran
+        and why. ``run_eagerly=True`` implies jit_compile=False, as in Keras."""
         from ..training import CompiledModel
 
+        if run_eagerly is True:
+            jit_compile = False
         self.compiled = CompiledModel(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
-                                      metrics=metrics, weighted_metrics=weighted_metrics, device=device)
+                                      metrics=metrics, weighted_metrics=weighted_metrics, device=device,
+                                      jit_compile=jit_compile)
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Sequence[Any] | None = None, validation_split: float = 0.0,

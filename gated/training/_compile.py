@@ -58,9 +58,13 @@ class CompiledModel:
     """The training configuration of one model (``model.compiled``)."""
 
     def __init__(self, model, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
-                 metrics: Any = None, weighted_metrics: Any = None, device: Any = None):
+                 metrics: Any = None, weighted_metrics: Any = None, device: Any = None, jit_compile: Any = "auto"):
+        from ._graphs import check_jit_compile
+
         self.model = model
         self.device = resolve_device(device)
+        check_jit_compile(jit_compile, self.device)
+        self.jit_compile = jit_compile  # capture whole steps as CUDA graphs: 'auto', True (required) or False
         if loss is None:
             raise ValueError(
                 f"compile() needs a loss for model '{model.name}', e.g. loss='binary_crossentropy' for two classes "

@@ -13,7 +13,7 @@ import torch
 
 from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
 from ..models._graph import flatten_structure, map_structure
-from . import _distributed
+from . import _distributed, _graphs
 from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
 from ._resume import FitProgress, read_progress, restore_callbacks, rng_state, set_rng_state
@@ -93,6 +93,8 @@ class _Trainer:
         self.finite = finite
         self.steps_taken = 0  # optimizer steps; none means a failed call changed no weight
         self.targets_checked = False
+        self.steps: _graphs.TrainSteps | None = None  # captured or eager, decided at the first step
+        self.outputs_masked = False
         _distributed.setup(self.compiled)
 
     def data(self, x, y, sample_weight, batch_size, shuffle, what="x"):
@@ -177,6 +179,13 @@ class _Trainer:
         return [p for p in self.model.parameters() if p.requires_grad] if _distributed.active() else []
 
     def step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
+        """One optimizer step: a replay of the captured step when it applies (CUDA, static shapes), else eager;
+        ``model.last_step_path`` says which and why."""
+        if self.steps is None:
+            self.steps = _graphs.train_steps(self)
+        return self.steps.step(batch, class_weight, self.eager_step)
+
+    def eager_step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
         compiled, model = self.compiled, self.model
         x, y, sw = batch
         y_true = _ordered_targets(model, y)
@@ -195,6 +204,7 @@ class _Trainer:
             zero = torch.zeros((), device=compiled.device)
             return zero, [zero for fn in compiled.losses if fn is not None], 0
         y_pred = _outputs_list(model(x, training=True))
+        self.outputs_masked = any(getattr(p, "_keras_mask", None) is not None for p in y_pred)
         if not self.targets_checked:  # the first batch of this call (fit's first-build check happened in prepare)
             self.check_targets(y_true, y_pred)
         loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
@@ -543,6 +553,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                              steps=steps or data.steps)
     was_training = model.training
     model.eval()
+    forward = _graphs.PredictSteps(model, device)  # captured per input shape on CUDA, else model(x)
     callbacks.on_predict_begin()
     chunks: list[Any] = []
     try:
@@ -552,7 +563,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                 if int(flatten_structure(xb)[0].shape[0]) == 0:  # an empty slice of a short last batch
                     chunks.append(None)
                 else:
-                    out = model(xb, training=False)
+                    out = forward(xb)
                     chunks.append(map_structure(lambda t: t.detach().cpu(), out))
                 callbacks.on_predict_batch_end(step, None)
     finally:

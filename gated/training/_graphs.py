@@ -1,0 +1,427 @@
+"""Whole-step CUDA-graph capture for ``fit`` and ``predict`` (``compile(jit_compile="auto")``).
+
+On CUDA, for batches of one shape, the training step (forward, loss, backward, clipping, optimizer update) runs as
+one captured ``torch.cuda.CUDAGraph``, replayed per batch after copying the batch into static buffers; ``predict``
+replays a captured forward the same way. Per batch signature (shapes and dtypes of x, y and the sample weights) the
+first ``WARMUP_STEPS`` batches run the ordinary eager step on the capture stream (lazy initialisation, cuDNN/cuBLAS
+set-up), the next one is captured and replayed, so every batch is processed exactly once; up to ``CACHE_SIZE``
+signatures are kept (LRU). Host bookkeeping stays on the host around each replay: the optimizer's step counters,
+schedules and per-step scalars (written into a small device buffer the captured update reads), loss trackers and
+metrics (updated eagerly from the graph's static outputs). The graph also backs up the weights and optimizer slots
+and computes ``isfinite(loss)``; the host reads that flag once per batch and, on a NaN, restores the backup, so a
+non-finite loss leaves the weights of the batch before, as in the eager step. Eager with a reason in
+``model.last_step_path``: CPU, ``jit_compile=False``, torchrun, stateful layers, masks, Embedding (host-side index
+check), weight constraints, torch or Nadam optimizers, a shape still warming up, or a failed capture (warned once).
+Limitations: a graph assumes the Python-side configuration it saw (layers' trainable flags, loss weights, dropout
+rates); weights or optimizer slots replaced by new tensors (not copied in place) invalidate it (detected).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from ..models._graph import flatten_structure, map_structure
+from . import _distributed
+
+WARMUP_STEPS = 3  # eager steps per batch signature before capture (torch's whole-network example uses 3)
+CACHE_SIZE = 4  # captured signatures kept per model and kind
+MAX_CAPTURES = 16  # captures per cache; beyond it (shapes that keep changing) new signatures stay eager
+JIT_VALUES = ("auto", True, False)
+
+
+@dataclass(frozen=True)
+class StepPath:
+    """How the last training or prediction step ran (``model.last_step_path``), and why."""
+
+    name: str  # 'captured' | 'eager'
+    reason: str
+
+
+def check_jit_compile(value: Any, device: torch.device) -> None:
+    """Checks ``compile(jit_compile=...)`` against what compile knows: the value and the device."""
+    if isinstance(value, str) and value == "auto" or value is True or value is False:
+        if value is True and device.type != "cuda":
+            raise ValueError(required_message([f"the model runs on '{device}', and CUDA graphs need a CUDA device"]))
+        return
+    raise ValueError(f"compile(jit_compile=...) takes 'auto', True or False; received {value!r}. 'auto' captures "
+                     "each training and prediction step as a CUDA graph when it can, True requires it, False "
+                     "never captures.")
+
+
+def required_message(reasons: list[str]) -> str:
+    return (f"compile(jit_compile=True) requires each step to run as a captured CUDA graph, but capture cannot run "
+            f"here: {'; '.join(reasons)}. Compile with jit_compile='auto' (capture when possible, eager otherwise) "
+            "or jit_compile=False, or remove what prevents capture.")
+
+
+def _layer_blockers(model) -> list[str]:
+    reasons = []
+    for module in model.modules():
+        name, kind = getattr(module, "name", type(module).__name__), type(module).__name__
+        if getattr(module, "stateful", False):
+            reasons.append(f"layer '{name}' ({kind}) is stateful (its states change between batches on the host)")
+        elif getattr(module, "mask_zero", False) or kind == "Masking":
+            reasons.append(f"layer '{name}' ({kind}) makes a mask (mask layouts are analysed on the host)")
+        elif kind == "Embedding":
+            reasons.append(f"layer '{name}' (Embedding) checks its indices on the host every batch")
+        elif getattr(module, "seed", None) is not None and (hasattr(module, "_generator")
+                                                             or hasattr(module, "_generators")):
+            reasons.append(f"layer '{name}' ({kind}) draws dropout masks from its own seeded generator")
+    return reasons
+
+
+def blockers(model, device: torch.device, jit_compile: Any, optimizer=None, constraints: bool = False) -> list[str]:
+    """Every reason why steps of ``model`` cannot be captured (empty: they can)."""
+    if jit_compile is False:
+        return ["jit_compile=False"]
+    reasons = []
+    if device.type != "cuda":
+        reasons.append(f"the model runs on '{device}', and CUDA graphs need a CUDA device")
+    if _distributed.active():
+        reasons.append("training is distributed (torchrun), and the gradient all-reduce runs eagerly")
+    reasons += _layer_blockers(model)
+    if optimizer is not None:
+        support = optimizer._capture_support()
+        if support is not None:
+            reasons.append(support)
+    if constraints:
+        reasons.append("weight constraints are applied after each step on the host side")
+    return reasons
+
+
+def _signature(*structures: Any) -> tuple:
+    return tuple(None if t is None else (tuple(t.shape), t.dtype) for s in structures for t in flatten_structure(s))
+
+
+def _shapes(key: tuple) -> str:
+    """The shapes of a cache key ``(signature, extra)``, for reasons."""
+    return ", ".join("None" if k is None else str(k[0]) for k in key[0])
+
+
+@torch.no_grad()
+def _copy_(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None:
+    if hasattr(torch, "_foreach_copy_"):
+        torch._foreach_copy_(targets, sources)
+    else:
+        for target, source in zip(targets, sources):
+            target.copy_(source)
+
+
+class ScalarBuffer:
+    """Per-step optimizer scalars (one dict per param group, as ``Optimizer._host_step`` returns them) in device
+    tensors: ``views`` are 0-d tensors for ``Optimizer._device_step``; ``fill`` writes the host's values."""
+
+    def __init__(self, template: list[dict[str, float]], dtypes: list[torch.dtype], device: torch.device):
+        self.keys = [sorted(group) for group in template]
+        pinned = device.type == "cuda"
+        self.host = [torch.zeros(max(len(k), 1), dtype=d, pin_memory=pinned) for k, d in zip(self.keys, dtypes)]
+        self.device = [torch.zeros(max(len(k), 1), dtype=d, device=device) for k, d in zip(self.keys, dtypes)]
+        self.views = [{key: buffer[i] for i, key in enumerate(keys)} for keys, buffer in zip(self.keys, self.device)]
+        self._copied = torch.cuda.Event() if pinned else None
+
+    def fill(self, values: list[dict[str, float]]) -> None:
+        if self._copied is not None:
+            self._copied.synchronize()  # the previous copy has read the pinned buffer (done: a step syncs once)
+        for keys, host, device, group in zip(self.keys, self.host, self.device, values):
+            if keys:
+                host.numpy()[:] = [group[k] for k in keys]
+                device.copy_(host, non_blocking=True)
+        if self._copied is not None:
+            self._copied.record()
+
+
+class _Captured:
+    """One captured step: the graph and the static tensors it reads and writes."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+class _Cache:
+    """Captured steps by batch signature (LRU), the eager warm-up count of each signature, failures."""
+
+    def __init__(self):
+        self.entries: OrderedDict[tuple, _Captured] = OrderedDict()
+        self.seen: dict[tuple, int] = {}
+        self.failed: dict[tuple, str] = {}
+        self.captures = 0
+        self.warned = False
+        self.stream = torch.cuda.Stream() if torch.cuda.is_available() else None
+
+    def lookup(self, key: tuple) -> tuple[_Captured | None, str | None]:
+        """(entry to replay, None), (None, None) to capture now, or (None, reason) to run eagerly."""
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key], None
+        if key in self.failed:
+            return None, self.failed[key]
+        seen = self.seen.get(key, 0)
+        if seen < WARMUP_STEPS:
+            self.seen[key] = seen + 1
+            other = f"; the captured batch shapes are ({_shapes(next(iter(self.entries)))})" if self.entries else ""
+            return None, (f"warm-up: eager step {seen + 1} of {WARMUP_STEPS} for batch shapes ({_shapes(key)}), "
+                          f"captured after that{other}")
+        if self.captures >= MAX_CAPTURES:
+            return None, (f"batch shapes ({_shapes(key)}) differ from the captured ones, and {MAX_CAPTURES} captures "
+                          "were made already (batch shapes keep changing: pad batches to a fixed shape)")
+        return None, None
+
+    def store(self, key: tuple, entry: _Captured) -> None:
+        self.captures += 1
+        self.entries[key] = entry
+        if len(self.entries) > CACHE_SIZE:
+            self.entries.popitem(last=False)
+
+    def fail(self, key: tuple, error: BaseException, where: str) -> str:
+        reason = f"capture failed: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
+        self.failed[key] = reason
+        if not self.warned:
+            self.warned = True
+            warnings.warn(f"The {where} step could not be captured as a CUDA graph ({reason}); it runs eagerly for "
+                          "these batch shapes. To silence this, compile with jit_compile=False.", RuntimeWarning,
+                          stacklevel=5)
+        return reason
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __deepcopy__(self, memo):  # a copied model starts without graphs
+        return type(self)()
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+
+def _on_side_stream(stream: torch.cuda.Stream | None, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on ``stream`` (warm-up on the capture stream, as torch's whole-network capture example does)."""
+    if stream is None:
+        return fn()
+    current = torch.cuda.current_stream()
+    stream.wait_stream(current)
+    try:
+        with torch.cuda.stream(stream):
+            result = fn()
+    finally:
+        current.wait_stream(stream)
+    for t in flatten_structure(result):
+        if isinstance(t, torch.Tensor) and t.is_cuda:
+            t.record_stream(current)  # made on the side stream, used and freed on this one
+    return result
+
+
+_SIMULATE = False  # test hook: run the body eagerly at each "replay" instead of capturing (CPU tests)
+
+
+def _capture_graph(body: Callable[[], None], stream) -> tuple[Any, Any]:
+    """(replay, graph) for ``body`` captured on ``stream``; (error, None) when capture raised; (body, None) when
+    simulated. Capture runs no kernel, so a failed capture changes no weight."""
+    if _SIMULATE:
+        return body, None
+    graph = torch.cuda.CUDAGraph()
+    current = torch.cuda.current_stream()
+    stream.wait_stream(current)
+    try:
+        with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
+            body()
+    except Exception as error:  # noqa: BLE001 - reported in last_step_path and warned once, never hidden
+        return error, None
+    finally:
+        current.wait_stream(stream)
+    return graph.replay, graph
+
+
+def _pointers(tensors: list[torch.Tensor]) -> list[int]:
+    return [t.data_ptr() for t in tensors]
+
+
+# --------------------------------------------------------------------------------------------------------- training
+class TrainSteps:
+    """Runs ``_Trainer`` steps captured when it can, eagerly otherwise; reports in ``model.last_step_path``."""
+
+    def __init__(self, trainer, reasons: list[str]):
+        self.trainer = trainer
+        self.model, self.compiled = trainer.model, trainer.compiled
+        self.eager_reason = "; ".join(reasons) if reasons else None
+        self.cache = None if reasons else _train_cache(self.compiled)
+        self._eager_path = StepPath("eager", self.eager_reason or "")
+        self._captured_path = StepPath("captured", "static batch shapes on CUDA: the whole step replays one graph")
+
+    def step(self, batch: tuple, class_weight: dict | None, eager: Callable) -> tuple:
+        model = self.model
+        if self.cache is None:
+            model.last_step_path = self._eager_path
+            return eager(batch, class_weight)
+        x, y, sw = batch
+        size = int(flatten_structure(x)[0].shape[0])
+        if size == 0 or y is None:
+            model.last_step_path = StepPath("eager", "an empty batch")
+            return eager(batch, class_weight)
+        from ._loop import _class_weights, _flat_outputs, _ordered_targets
+
+        y_true = _ordered_targets(model, y)
+        weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
+        if class_weight is not None:
+            weights = [_class_weights(class_weight, y)]  # on the host, as the eager step does (it reads labels)
+        key = (_signature(x, y_true, weights), model.training)
+        entry, reason = self.cache.lookup(key)
+        if entry is not None and entry.pointers != _pointers(entry.state):
+            self.cache.clear()  # weights or optimizer slots were replaced (not copied into): capture again
+            entry, reason = None, "the weights or optimizer slots were replaced since the capture: captured again"
+        if entry is None and reason is None:
+            entry, reason = self._capture(key, x, y_true, weights)
+        if entry is None:
+            model.last_step_path = StepPath("eager", reason)
+            result = _on_side_stream(self.cache.stream, lambda: eager(batch, class_weight))
+            if getattr(self.trainer, "outputs_masked", False):
+                self.cache = None
+                self._eager_path = StepPath("eager", "the model's outputs carry a mask")
+            return result
+        model.last_step_path = self._captured_path
+        return self._replay(entry, x, y_true, weights, size)
+
+    def _capture(self, key, x, y_true, weights) -> tuple[_Captured | None, str | None]:
+        model, compiled = self.model, self.compiled
+        optimizer = compiled.optimizer
+        rule = optimizer.torch_optimizer
+        params = [p for group in rule.param_groups for p in group["params"]]
+        missing = [name for group in rule.param_groups for p in group["params"] for name, _ in rule._slots(group)
+                   if name not in rule.state[p]]
+        if missing:
+            return None, f"the optimizer has no slot {missing[0]!r} for some weight (a weight without a gradient)"
+        slots = [t for p in params for t in rule.state[p].values() if isinstance(t, torch.Tensor)]
+        state = params + slots
+        statics = [None if t is None else t.clone() for t in flatten_structure(x) + y_true + weights]
+        it = iter(statics)
+        static_x = map_structure(lambda _: next(it), x)
+        static_y = [next(it) for _ in y_true]
+        static_w = [next(it) for _ in weights]
+        backup = [torch.empty_like(t) for t in state]
+        host = optimizer._host_state()
+        template = optimizer._host_step()
+        optimizer._restore_host_state(host)
+        dtypes = [torch.float64 if group["params"][0].dtype == torch.float64 else torch.float32
+                  for group in rule.param_groups]
+        scalars = ScalarBuffer(template, dtypes, compiled.device)
+        from ._loop import _outputs_list
+
+        outputs: dict[str, Any] = {}
+
+        def body() -> None:  # what the graph holds: device work only, no host sync, no Python state change
+            optimizer.zero_grad(set_to_none=True)  # backward allocates .grad inside the graph's pool (no kernel)
+            _copy_(backup, state)  # the weights and slots before the update, restored on a non-finite loss
+            y_pred = _outputs_list(model(static_x, training=True))
+            loss, per_output = compiled.compute_loss(static_y, y_pred, static_w)
+            outputs.update(y_pred=y_pred, loss=loss, per_output=per_output, finite=torch.isfinite(loss))
+            loss.backward()
+            optimizer._device_step(scalars.views)
+
+        replay, graph = _capture_graph(body, self.cache.stream)
+        if isinstance(replay, BaseException):
+            optimizer.zero_grad(set_to_none=True)
+            return None, self.cache.fail(key, replay, "training")
+        entry = _Captured(replay=replay, graph=graph, statics=[t for t in statics if t is not None], state=state,
+                          pointers=_pointers(state), backup=backup, scalars=scalars, x=static_x, y_true=static_y,
+                          weights=static_w, outputs=outputs)
+        self.cache.store(key, entry)
+        return entry, None
+
+    def _replay(self, entry: _Captured, x, y_true, weights, size: int) -> tuple:
+        compiled, trainer = self.compiled, self.trainer
+        optimizer = compiled.optimizer
+        sources = [t for t in flatten_structure(x) + y_true + weights if t is not None]
+        _copy_(entry.statics, sources)
+        host = optimizer._host_state()
+        entry.scalars.fill(optimizer._host_step())
+        entry.replay()
+        out = entry.outputs
+        loss = out["loss"].detach()
+        if not bool(out["finite"]):  # one host sync per batch, as the eager step's check
+            _copy_(entry.state, entry.backup)  # the weights and slots of before this batch
+            optimizer._restore_host_state(host)
+            from ._loop import NonFiniteLoss
+
+            raise NonFiniteLoss(float(loss))
+        trainer.steps_taken += 1
+        with torch.no_grad():  # outside the graph: trackers and metrics rebind tensors
+            compiled.update_metrics(entry.y_true, [p.detach() for p in out["y_pred"]], entry.weights)
+        return loss, [v.detach() for v in out["per_output"]], size
+
+
+def _train_cache(compiled) -> _Cache:
+    cache = getattr(compiled, "_step_graphs", None)
+    if cache is None:
+        cache = compiled._step_graphs = _Cache()
+    return cache
+
+
+def train_steps(trainer) -> TrainSteps:
+    """Decide, once per fit (after the model and optimizer are built), whether steps may be captured."""
+    compiled, model = trainer.compiled, trainer.model
+    jit = getattr(compiled, "jit_compile", "auto")
+    reasons = blockers(model, compiled.device, jit, compiled.optimizer, compiled._has_constraints)
+    if reasons and jit is True:
+        raise ValueError(required_message(reasons))
+    return TrainSteps(trainer, reasons)
+
+
+# --------------------------------------------------------------------------------------------------------- predict
+class PredictSteps:
+    """``model(x, training=False)`` per batch, captured per input signature when it can."""
+
+    def __init__(self, model, device: torch.device):
+        compiled = model.compiled
+        jit = getattr(compiled, "jit_compile", "auto") if compiled is not None else "auto"
+        reasons = blockers(model, device, jit)
+        if reasons and jit is True:
+            raise ValueError(required_message(reasons))
+        self.model = model
+        self.eager_path = StepPath("eager", "; ".join(reasons))
+        self.cache = None
+        if not reasons:
+            self.cache = getattr(model, "_predict_graphs", None)
+            if self.cache is None:
+                self.cache = _Cache()
+                object.__setattr__(model, "_predict_graphs", self.cache)
+        self._captured_path = StepPath("captured", "static input shapes on CUDA: the forward replays one graph")
+
+    def __call__(self, x: Any) -> Any:
+        model = self.model
+        if self.cache is None:
+            model.last_step_path = self.eager_path
+            return model(x, training=False)
+        key = (_signature(x), tuple(_pointers(list(model.parameters()))))
+        entry, reason = self.cache.lookup(key)
+        if entry is None and reason is None:
+            entry, reason = self._capture(key, x)
+        if entry is None:
+            model.last_step_path = StepPath("eager", reason)
+            return _on_side_stream(self.cache.stream, lambda: model(x, training=False))
+        model.last_step_path = self._captured_path
+        _copy_(entry.statics, flatten_structure(x))
+        entry.replay()
+        return entry.outputs["out"]
+
+    def _capture(self, key, x) -> tuple[_Captured | None, str | None]:
+        model = self.model
+        statics = [t.clone() for t in flatten_structure(x)]
+        it = iter(statics)
+        static_x = map_structure(lambda _: next(it), x)
+        outputs: dict[str, Any] = {}
+
+        def body() -> None:
+            outputs["out"] = model(static_x, training=False)
+
+        replay, graph = _capture_graph(body, self.cache.stream)
+        if isinstance(replay, BaseException):
+            return None, self.cache.fail(key, replay, "prediction")
+        entry = _Captured(replay=replay, graph=graph, statics=statics, outputs=outputs)
+        self.cache.store(key, entry)
+        return entry, None
