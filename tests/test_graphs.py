@@ -312,3 +312,38 @@ def test_the_captured_body_reads_nothing_back_to_the_host(monkeypatch, optimizer
         entry.replay()
     assert all(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
     assert ("gated-cpu" in model.layers[0].last_path.kernel) != torch_kernel, model.layers[0].last_path
+
+
+def test_a_failed_capture_changes_nothing_and_the_fit_equals_the_eager_fit(simulated, monkeypatch):
+    monkeypatch.setattr(_graphs, "_capture_graph", lambda body, stream: (RuntimeError("boom\nmore"), None))
+    with pytest.warns(RuntimeWarning, match=r"training step could not be captured as a CUDA graph \(capture failed: "
+                                            r"RuntimeError: boom\); it runs eagerly for these batch shapes\. To "
+                                            r"silence this, compile with jit_compile=False\."):
+        (failed, h_failed, paths), (eager, h_eager, _) = _fit_pair(lambda: optimizers.Adam(0.01))
+    assert set(paths) == {"eager"} and failed.last_step_path.reason.startswith("warm-up")  # the short last batch
+    assert h_failed == h_eager
+    for a, b in zip(failed.get_weights(), eager.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_jit_compile_true_raises_when_the_capture_fails(simulated, monkeypatch):
+    monkeypatch.setattr(_graphs, "_capture_graph", lambda body, stream: (RuntimeError("boom"), None))
+    model = _tutorial()
+    model.compile(optimizer="adam", loss="binary_crossentropy", device="cpu")
+    model.compiled.jit_compile = True
+    with pytest.raises(ValueError, match=r"capture cannot run here: capture failed: RuntimeError: boom\. Compile "
+                                         r"with jit_compile='auto'"), pytest.warns(RuntimeWarning):
+        model.fit(*_data(), batch_size=32, epochs=2, verbose=0)  # the capture: first batch of epoch 2
+
+
+def test_a_copied_model_starts_without_graphs(simulated):
+    import copy
+
+    model = _tutorial()
+    model.compile(optimizer="adam", loss="binary_crossentropy", device="cpu")
+    model.fit(*_data(), batch_size=32, epochs=2, verbose=0)
+    for _ in range(2):
+        model.predict(_data()[0], batch_size=32, verbose=0)
+    assert model.compiled._step_graphs.entries and model._predict_graphs.entries
+    clone = copy.deepcopy(model)
+    assert not clone.compiled._step_graphs.entries and not clone._predict_graphs.entries

@@ -178,6 +178,8 @@ class _Cache:
             self.entries.popitem(last=False)
 
     def fail(self, key: tuple, error: BaseException, where: str) -> str:
+        if self.stream is not None:
+            self.stream = torch.cuda.Stream()  # nothing of the failed capture stays attached to the next one
         reason = f"capture failed: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
         self.failed[key] = reason
         if not self.warned:
@@ -232,7 +234,11 @@ def _capture_graph(body: Callable[[], None], stream) -> tuple[Any, Any]:
         with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
             body()
     except Exception as error:  # noqa: BLE001 - reported in last_step_path and warned once, never hidden
-        return error, None
+        # torch.cuda.graph's exit ends the capture before it restores the stream: when ending raised (the usual
+        # consequence of an error inside the body), the capture stream is still current. The body's own error,
+        # if any, is the context of the one that ending the capture raised.
+        torch.cuda.set_stream(current)
+        return (error.__context__ if isinstance(error.__context__, Exception) else error), None
     finally:
         current.wait_stream(stream)
     return graph.replay, graph
@@ -250,6 +256,7 @@ class TrainSteps:
         self.trainer = trainer
         self.model, self.compiled = trainer.model, trainer.compiled
         self.eager_reason = "; ".join(reasons) if reasons else None
+        self.required = getattr(self.compiled, "jit_compile", "auto") is True
         self.cache = None if reasons else _train_cache(self.compiled)
         self._eager_path = StepPath("eager", self.eager_reason or "")
         self._captured_path = StepPath("captured", "static batch shapes on CUDA: the whole step replays one graph")
@@ -277,6 +284,8 @@ class TrainSteps:
             entry, reason = None, "the weights or optimizer slots were replaced since the capture: captured again"
         if entry is None and reason is None:
             entry, reason = self._capture(key, x, y_true, weights)
+            if entry is None and self.required:
+                raise ValueError(required_message([reason]))
         if entry is None:
             model.last_step_path = StepPath("eager", reason)
             result = _on_side_stream(self.cache.stream, lambda: eager(batch, class_weight))
@@ -373,6 +382,10 @@ def train_steps(trainer) -> TrainSteps:
 
 
 # --------------------------------------------------------------------------------------------------------- predict
+def jit_required(model) -> bool:
+    return model.compiled is not None and getattr(model.compiled, "jit_compile", "auto") is True
+
+
 class PredictSteps:
     """``model(x, training=False)`` per batch, captured per input signature when it can."""
 
@@ -401,6 +414,8 @@ class PredictSteps:
         entry, reason = self.cache.lookup(key)
         if entry is None and reason is None:
             entry, reason = self._capture(key, x)
+            if entry is None and jit_required(model):
+                raise ValueError(required_message([reason]))
         if entry is None:
             model.last_step_path = StepPath("eager", reason)
             return _on_side_stream(self.cache.stream, lambda: model(x, training=False))
