@@ -137,16 +137,18 @@ def _timed(fn, repeats: int = REPEATS) -> float:
 
 
 def _measure(cell, x: torch.Tensor, h0: torch.Tensor, training: bool) -> Decision:
-    from . import _cpu_gru, _triton_gru
+    from . import _triton_gru
 
-    weights = [w.detach().clone().requires_grad_(training) for w in _cpu_gru.weights(cell)]
+    # detached views of the layer's own tensors: cuDNN wants its weights in their one flattened buffer
+    native = [w.detach().requires_grad_(training) for w in cell.fused_weights()]
+    weights = native if len(native) == 4 else [*native, *[native[0].new_zeros(native[0].shape[0])] * 2]
     x = x.clone().requires_grad_(training)
     h0 = h0.clone().requires_grad_(training)
-    leaves = [x, h0, *weights]
+    leaves = [x, h0, *native]
 
     def run_cudnn():
         with torch.enable_grad() if training else torch.no_grad():
-            out, h = _cudnn(x, h0, weights, training)
+            out, h = _cudnn(x, h0, native, training)
             if training:
                 torch.autograd.grad((out, h), leaves, (torch.ones_like(out), torch.ones_like(h)))
         return out
@@ -162,7 +164,7 @@ def _measure(cell, x: torch.Tensor, h0: torch.Tensor, training: bool) -> Decisio
 
     timings = {"cudnn": _timed(run_cudnn)}
     with torch.no_grad():
-        reference = _cudnn(x, h0, weights, False)[0]
+        reference = _cudnn(x, h0, native, False)[0]
     tolerance = 2e-2 if _triton_gru._precision(x.device) == "tf32" else 1e-4
     configs, dropped = {}, {}
     sm_count = torch.cuda.get_device_properties(x.device).multi_processor_count

@@ -43,7 +43,7 @@ SPIN_LIMIT = tl.constexpr(1 << 24)  # about a second of polling: far beyond any 
 def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
                  B, T, sgx_b, sgx_t, t_begin, t_end, n_sync,
                  H: tl.constexpr, HP: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_J: tl.constexpr,
-                 SAVE: tl.constexpr, SYNC: tl.constexpr, PRECISION: tl.constexpr):
+                 SAVE: tl.constexpr, SYNC: tl.constexpr, TF32: tl.constexpr):
     pid_j = tl.program_id(0)
     pid_b = tl.program_id(1)
     j = pid_j * BLOCK_J + tl.arange(0, BLOCK_J)
@@ -68,9 +68,9 @@ def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
         # the whole previous state, read past L1 (other programs wrote it)
         h_all = tl.load(s_ws + t * B * H + row + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
         h_own = tl.load(s_ws + t * B * H + row + j[None, :], mask=tile, other=0.0, cache_modifier=".cg")
-        gh_r = tl.dot(h_all, w_r, input_precision=PRECISION) + b_r[None, :]
-        gh_z = tl.dot(h_all, w_z, input_precision=PRECISION) + b_z[None, :]
-        gh_n = tl.dot(h_all, w_n, input_precision=PRECISION) + b_n[None, :]
+        gh_r = tl.dot(h_all, w_r, allow_tf32=TF32) + b_r[None, :]
+        gh_z = tl.dot(h_all, w_z, allow_tf32=TF32) + b_z[None, :]
+        gh_n = tl.dot(h_all, w_n, allow_tf32=TF32) + b_n[None, :]
         x_t = gx_row + t * sgx_t
         x_r = tl.load(x_t + j[None, :], mask=tile, other=0.0).to(tl.float32)
         x_z = tl.load(x_t + H + j[None, :], mask=tile, other=0.0).to(tl.float32)
@@ -95,7 +95,7 @@ def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
 def _gru_backward(d_out, d_carry, s_ws, g_ws, w_hh, dgx, dgh, counter, flag,
                   B, T, sdo_b, sdo_t, i_begin, i_end, n_sync,
                   H: tl.constexpr, HP: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_J: tl.constexpr,
-                  SYNC: tl.constexpr, PRECISION: tl.constexpr):
+                  SYNC: tl.constexpr, TF32: tl.constexpr):
     """Iteration i handles timestep t = T - 1 - i: first it finishes the state gradient that step t + 1 sends back
     through W_hh (all programs' gate gradients of step t + 1 are in ``dgh``), then it computes step t's gate
     gradients. Iteration T only finishes: ``d_carry`` then holds dL/dh0. Between iterations ``d_carry`` holds, per
@@ -125,9 +125,9 @@ def _gru_backward(d_out, d_carry, s_ws, g_ws, w_hh, dgx, dgh, counter, flag,
             d_r = tl.load(d_next + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
             d_z = tl.load(d_next + H + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
             d_n = tl.load(d_next + 2 * H + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
-            carry += tl.dot(d_r, v_r, input_precision=PRECISION)
-            carry += tl.dot(d_z, v_z, input_precision=PRECISION)
-            carry += tl.dot(d_n, v_n, input_precision=PRECISION)
+            carry += tl.dot(d_r, v_r, allow_tf32=TF32)
+            carry += tl.dot(d_z, v_z, allow_tf32=TF32)
+            carry += tl.dot(d_n, v_n, allow_tf32=TF32)
         if t >= 0:
             dh = carry + tl.load(d_out + b[:, None] * sdo_b + t * sdo_t + j[None, :], mask=tile,
                                  other=0.0).to(tl.float32)
@@ -195,6 +195,7 @@ def _with_globals(fn, namespace):
     glob.update(namespace)
     copy = types.FunctionType(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
     copy.__doc__, copy.__module__, copy.__qualname__ = fn.__doc__, fn.__module__, fn.__qualname__
+    copy.__annotations__, copy.__kwdefaults__ = dict(fn.__annotations__), fn.__kwdefaults__  # tl.constexpr marks
     return copy
 
 
@@ -273,7 +274,7 @@ def forward(gx: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
     interpret = gx.device.type != "cuda"
     kernel = _kernels(interpret)[0]
     args = dict(H=units, HP=max(16, triton.next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
-                SAVE=save, PRECISION=_precision(gx.device))
+                SAVE=save, TF32=_precision(gx.device) == "tf32")
     if not interpret:
         args["num_warps"] = cfg.warps
     common = (gx, ws.states, ws.gates, w_hh, b_hh, ws.counter, ws.flag, batch, steps, gx.stride(0), gx.stride(1))
@@ -298,7 +299,7 @@ def backward(d_out: torch.Tensor, d_final: torch.Tensor, ws: Workspace, w_hh: to
     interpret = d_out.device.type != "cuda"
     kernel = _kernels(interpret)[1]
     args = dict(H=units, HP=max(16, triton.next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
-                PRECISION=_precision(d_out.device))
+                TF32=_precision(d_out.device) == "tf32")
     if not interpret:
         args["num_warps"] = cfg.warps
     common = (d_out, d_carry, ws.states, ws.gates, w_hh, dgx, dgh, counter, ws.flag, batch, steps,

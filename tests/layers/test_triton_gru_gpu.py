@@ -53,7 +53,7 @@ def test_every_candidate_split_matches_a_float64_loop(shape):
         close(final.double().cpu(), ref_final, f"{cfg}: final", 1e-5)
         got, (d_out, d_final) = _grads(out, final, tensors)
         want = torch.autograd.grad((ref_out * d_out.double().cpu()).sum() + (ref_final * d_final.double().cpu()).sum(),
-                                   cpu)
+                                   cpu, retain_graph=True)
         for name, a, b in zip(["x", "h0", "w_ih", "w_hh", "b_ih", "b_hh"], got, want):
             close(a.double().cpu(), b, f"{cfg}: d{name}", 1e-4 * max(1.0, float(b.abs().max())))
 
