@@ -37,25 +37,31 @@ GRID = [  # (B, T, F, H, dtype)
 ]
 
 
-def timed(fn, rounds: int) -> tuple[float, float, float]:
-    """(median, min, max) ms per call."""
-    fn()
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    per_call = max(time.perf_counter() - start, 1e-6)
-    calls = max(1, min(200, int(0.02 / per_call)))
-    results = []
-    for _ in range(rounds):
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        begin.record()
-        for _ in range(calls):
+def timed(fns: dict, rounds: int) -> dict:
+    """{name: (median, min, max) ms per call, or the error it raised}, the rounds of all names interleaved so that
+    clock and temperature drift hit every name alike."""
+    calls, results = {}, {}
+    for name, fn in fns.items():
+        try:
             fn()
-        end.record()
-        end.synchronize()
-        results.append(begin.elapsed_time(end) / calls)
-    return statistics.median(results), min(results), max(results)
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            fn()
+            torch.cuda.synchronize()
+            calls[name] = max(1, min(200, int(0.02 / max(time.perf_counter() - start, 1e-6))))
+            results[name] = []
+        except Exception as error:  # a split that does not compile here is reported, not fatal
+            results[name] = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:120]}"
+    for _ in range(rounds):
+        for name, count in calls.items():
+            begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            begin.record()
+            for _ in range(count):
+                fns[name]()
+            end.record()
+            end.synchronize()
+            results[name].append(begin.elapsed_time(end) / count)
+    return {name: (statistics.median(v), min(v), max(v)) if isinstance(v, list) else v for name, v in results.items()}
 
 
 def forward_backward(module_call, x, params):
@@ -101,12 +107,7 @@ def measure(batch, steps, features, units, dtype_name, rounds):
                     return _triton_gru.run(inputs, h0, *weights, cfg)[0]
                 runs[f"fused {cfg}"] = (forward_only(call, x) if mode == "forward"
                                         else forward_backward(call, x, weights))
-        timings = {}
-        for name, fn in runs.items():
-            try:
-                timings[name] = timed(fn, rounds)
-            except Exception as error:  # a split that does not compile here is reported, not fatal
-                timings[name] = f"{type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}"
+        timings = timed(runs, rounds)
         row[mode] = {name: (list(v) if isinstance(v, tuple) else v) for name, v in timings.items()}
         if mode == "forward":
             with torch.no_grad():
@@ -123,7 +124,7 @@ def measure(batch, steps, features, units, dtype_name, rounds):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="benchmarks/gpu_kernels.json")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--ieee", action="store_true", help="TF32 off for cuDNN and the fused kernel")
     parser.add_argument("--shapes", type=int, nargs="*", help="indices into the grid (default: all)")
     args = parser.parse_args()

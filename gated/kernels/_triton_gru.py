@@ -64,17 +64,19 @@ def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
     full = bm[:, None] & km[None, :]
     row = b[:, None] * H
     gx_row = gx + b[:, None] * sgx_b
+    # What a step reads that does not depend on the other programs - its input projection and its own units'
+    # previous state - is loaded before the barrier that precedes it; only the whole state is read after.
+    first = tile & (j[None, :] * 0 + t_begin < t_end)  # (a scalar condition as a tensor: the interpreter needs it)
+    x_r = tl.load(gx_row + t_begin * sgx_t + j[None, :], mask=first, other=0.0).to(tl.float32)
+    x_z = tl.load(gx_row + t_begin * sgx_t + H + j[None, :], mask=first, other=0.0).to(tl.float32)
+    x_n = tl.load(gx_row + t_begin * sgx_t + 2 * H + j[None, :], mask=first, other=0.0).to(tl.float32)
+    h_own = tl.load(s_ws + t_begin * B * H + row + j[None, :], mask=first, other=0.0, cache_modifier=".cg")
     for t in range(t_begin, t_end):
         # the whole previous state, read past L1 (other programs wrote it)
         h_all = tl.load(s_ws + t * B * H + row + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
-        h_own = tl.load(s_ws + t * B * H + row + j[None, :], mask=tile, other=0.0, cache_modifier=".cg")
         gh_r = tl.dot(h_all, w_r, allow_tf32=TF32) + b_r[None, :]
         gh_z = tl.dot(h_all, w_z, allow_tf32=TF32) + b_z[None, :]
         gh_n = tl.dot(h_all, w_n, allow_tf32=TF32) + b_n[None, :]
-        x_t = gx_row + t * sgx_t
-        x_r = tl.load(x_t + j[None, :], mask=tile, other=0.0).to(tl.float32)
-        x_z = tl.load(x_t + H + j[None, :], mask=tile, other=0.0).to(tl.float32)
-        x_n = tl.load(x_t + 2 * H + j[None, :], mask=tile, other=0.0).to(tl.float32)
         r = 1.0 / (1.0 + tl.exp(-(x_r + gh_r)))
         z = 1.0 / (1.0 + tl.exp(-(x_z + gh_z)))
         n = 2.0 / (1.0 + tl.exp(-2.0 * (x_n + r * gh_n))) - 1.0  # tanh, without overflow at either end
@@ -86,6 +88,12 @@ def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
             tl.store(g_t + B * H, z, mask=tile)
             tl.store(g_t + 2 * B * H, n, mask=tile)
             tl.store(g_t + 3 * B * H, gh_n, mask=tile)
+        following = tile & (j[None, :] * 0 + t + 1 < t_end)
+        x_next = gx_row + (t + 1) * sgx_t
+        x_r = tl.load(x_next + j[None, :], mask=following, other=0.0).to(tl.float32)
+        x_z = tl.load(x_next + H + j[None, :], mask=following, other=0.0).to(tl.float32)
+        x_n = tl.load(x_next + 2 * H + j[None, :], mask=following, other=0.0).to(tl.float32)
+        h_own = h
         if SYNC == 1:  # one program per batch block: its own threads must see each other's writes
             tl.debug_barrier()
         if SYNC == 2:
@@ -117,9 +125,20 @@ def _gru_backward(d_out, d_carry, s_ws, g_ws, w_hh, dgx, dgh, counter, flag,
     full = bm[:, None] & km[None, :]
     row = b[:, None] * H
     row3 = b[:, None] * (3 * H)
+    # As in the forward kernel, a step's own inputs (its output gradient, saved gates and previous state) are
+    # loaded before the barrier that precedes it; the running gradient of the program's units stays in registers.
+    carry = tl.load(d_carry + row + j[None, :], mask=tile, other=0.0)
+    t = T - 1 - i_begin
+    now = tile & (j[None, :] * 0 + t >= 0) & (j[None, :] * 0 + i_begin < i_end)
+    d_o = tl.load(d_out + b[:, None] * sdo_b + t * sdo_t + j[None, :], mask=now, other=0.0).to(tl.float32)
+    g_t = g_ws + t * 4 * B * H + row + j[None, :]
+    r = tl.load(g_t, mask=now, other=0.0)
+    z = tl.load(g_t + B * H, mask=now, other=0.0)
+    n = tl.load(g_t + 2 * B * H, mask=now, other=0.0)
+    hn = tl.load(g_t + 3 * B * H, mask=now, other=0.0)
+    h_prev = tl.load(s_ws + t * B * H + row + j[None, :], mask=now, other=0.0)
     for i in range(i_begin, i_end):
         t = T - 1 - i
-        carry = tl.load(d_carry + row + j[None, :], mask=tile, other=0.0)
         if i > 0:  # step t + 1's contribution through the recurrent weights
             d_next = dgh + (t + 1) * B * 3 * H + row3
             d_r = tl.load(d_next + k[None, :], mask=full, other=0.0, cache_modifier=".cg")
@@ -129,14 +148,7 @@ def _gru_backward(d_out, d_carry, s_ws, g_ws, w_hh, dgx, dgh, counter, flag,
             carry += tl.dot(d_z, v_z, allow_tf32=TF32)
             carry += tl.dot(d_n, v_n, allow_tf32=TF32)
         if t >= 0:
-            dh = carry + tl.load(d_out + b[:, None] * sdo_b + t * sdo_t + j[None, :], mask=tile,
-                                 other=0.0).to(tl.float32)
-            g_t = g_ws + t * 4 * B * H + row + j[None, :]
-            r = tl.load(g_t, mask=tile, other=0.0)
-            z = tl.load(g_t + B * H, mask=tile, other=0.0)
-            n = tl.load(g_t + 2 * B * H, mask=tile, other=0.0)
-            hn = tl.load(g_t + 3 * B * H, mask=tile, other=0.0)
-            h_prev = tl.load(s_ws + t * B * H + row + j[None, :], mask=tile, other=0.0)
+            dh = carry + d_o
             d_an = dh * (1.0 - z) * (1.0 - n * n)
             d_ar = d_an * hn * r * (1.0 - r)
             d_az = dh * (h_prev - n) * z * (1.0 - z)
@@ -150,6 +162,14 @@ def _gru_backward(d_out, d_carry, s_ws, g_ws, w_hh, dgx, dgh, counter, flag,
             tl.store(h_t + 2 * H, d_an * r, mask=tile)
             carry = dh * z
         tl.store(d_carry + row + j[None, :], carry, mask=tile)
+        before = tile & (j[None, :] * 0 + t >= 1)  # step t - 1's own inputs
+        d_o = tl.load(d_out + b[:, None] * sdo_b + (t - 1) * sdo_t + j[None, :], mask=before, other=0.0).to(tl.float32)
+        g_t = g_ws + (t - 1) * 4 * B * H + row + j[None, :]
+        r = tl.load(g_t, mask=before, other=0.0)
+        z = tl.load(g_t + B * H, mask=before, other=0.0)
+        n = tl.load(g_t + 2 * B * H, mask=before, other=0.0)
+        hn = tl.load(g_t + 3 * B * H, mask=before, other=0.0)
+        h_prev = tl.load(s_ws + (t - 1) * B * H + row + j[None, :], mask=before, other=0.0)
         if SYNC == 1:
             tl.debug_barrier()
         if SYNC == 2:
@@ -232,7 +252,10 @@ def candidates(batch: int, units: int, programs_limit: int) -> list[Config]:
     """The splits worth timing for (B, H): persistent ones whose programs all fit on the GPU at once."""
     block_b = batch_block(batch)
     found = []
-    for block_j, warps in ((16, 4), (16, 8), (32, 8)):
+    splits = [(16, 4), (16, 8), (32, 8)]
+    if units <= 128:  # few enough weights for one or two programs: no grid barrier at all
+        splits += [(64, 8), (128, 16)]
+    for block_j, warps in splits:
         cfg = Config(block_b, block_j, warps)
         n_j, n_b = cfg.grid(batch, units)
         if n_j * n_b <= programs_limit and block_j <= max(16, triton.next_power_of_2(units)):
@@ -253,8 +276,8 @@ class Workspace:
     def __init__(self, steps: int, batch: int, units: int, n_b: int, save: bool, device: torch.device):
         self.states = torch.empty(steps + 1, batch, units, device=device, dtype=torch.float32)
         self.gates = torch.empty(steps if save else 0, 4, batch, units, device=device, dtype=torch.float32)
-        self.counter = torch.zeros(n_b, device=device, dtype=torch.int32)
-        self.flag = torch.zeros(1, device=device, dtype=torch.int32)
+        sync = torch.zeros(n_b + 1, device=device, dtype=torch.int32)  # one allocation, one memset
+        self.counter, self.flag = sync[:n_b], sync[n_b:]
 
 
 def _sync(n_j: int, grid_barrier: bool | None) -> int:

@@ -44,6 +44,7 @@ CASES = {  # (B, T, F, H, block_j, persistent)
     "two batch blocks, two column programs per step": (33, 3, 2, 32, 16, False),
     "block_j 32 covering H 20": (2, 5, 3, 20, 32, True),
     "one step": (4, 1, 3, 16, 16, True),
+    "one program holding all of H 100": (3, 4, 3, 100, 128, True),
 }
 
 
@@ -114,7 +115,8 @@ def test_candidates_only_offer_splits_whose_programs_all_fit_at_once():
             n_j, n_b = cfg.grid(batch, units)
             assert n_j * n_b <= limit and cfg.persistent
     assert [c.block_j for c in _triton_gru.candidates(256, 512, 132)] == [32]  # 16 columns would need 256 programs
-    assert _triton_gru.candidates(32, 128, 3) == []
+    assert [(c.block_j, c.warps) for c in _triton_gru.candidates(32, 128, 3)] == [(64, 8), (128, 16)]
+    assert _triton_gru.candidates(32, 256, 3) == []
     assert _triton_gru.Config(16, 16, 8) == _triton_gru.Config(16, 16, 8)
     assert "persistent" in repr(_triton_gru.Config(16, 16)) and "per step" in repr(_triton_gru.Config(16, 16,
                                                                                                         persistent=False))
