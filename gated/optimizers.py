@@ -14,6 +14,13 @@ inside or outside the square root (RMSprop, Adagrad), epsilon scaled by the bias
 schedule, Adamax's epsilon, and momentum buffers that scale with the current rather than the past learning rates
 (SGD, RMSprop). Hyperparameters are Python numbers, so a step never waits for the device.
 
+A step has a host half and a device half (``_host_step``: step counters, schedule, this step's scalars such as
+Adam's bias-corrected step size, as Python numbers; ``_device_step``: clipping and the update). A captured CUDA-graph
+step (gated/training/_graphs.py) runs the device half once inside the graph with the scalars as 0-d device tensors
+that the host refills before each replay. The eager ``step()`` runs both halves with Python numbers, as before. With
+tensor scalars, the updates that add ``lr * g`` with one fused ``alpha=`` kernel eagerly (SGD, Adadelta) multiply
+and then add: within an ulp per step of the eager update; the others are bit for bit the same.
+
 ``get`` also accepts a ``torch.optim.Optimizer`` (or its class), so clipping and the learning-rate handle work with
 any torch optimizer.
 """

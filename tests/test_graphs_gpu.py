@@ -37,10 +37,11 @@ def _data(n=1000, seed=0):
 class _Record(gated.callbacks.Callback):
     def __init__(self):
         super().__init__()
-        self.paths, self.losses = [], []
+        self.paths, self.reasons, self.losses = [], [], []
 
     def on_train_batch_end(self, batch, logs=None):
         self.paths.append(self.model.last_step_path.name)
+        self.reasons.append(self.model.last_step_path.reason)  # in the assertion messages: why a step was eager
         self.losses.append(logs["loss"])
 
 
@@ -68,8 +69,9 @@ def test_captured_fit_equals_eager_fit_on_the_tutorial_model(name):
     captured, h_captured, record = _fit(OPTIMIZERS[name], "auto", x, y, weights)
     assert eager.last_step_path.reason == "jit_compile=False"
     # epoch 1: 3 warm-up steps, 28 replays, the short batch eagerly; epoch 2: 31 replays, the short batch eagerly
-    assert record.paths[:3] == ["eager"] * 3 and record.paths[3:31] == ["captured"] * 28
-    assert record.paths[31] == "eager" and record.paths[32:63] == ["captured"] * 31 and record.paths[63] == "eager"
+    assert record.paths[:3] == ["eager"] * 3 and record.paths[3:31] == ["captured"] * 28, record.reasons[:5]
+    assert record.paths[31] == "eager" and record.paths[32:63] == ["captured"] * 31 and record.paths[63] == "eager", (
+        record.reasons[30:34])
     assert sorted(h_captured) == sorted(h_eager)
     for key in h_eager:
         np.testing.assert_allclose(h_captured[key], h_eager[key], rtol=1e-5, atol=1e-5, err_msg=key)
@@ -87,7 +89,7 @@ def test_a_nan_in_a_replayed_batch_stops_with_the_weights_before_it():
         with pytest.warns(RuntimeWarning, match="the loss became nan at epoch 1, batch 11"):
             runs.append(_fit(lambda: "adam", jit, x, y, weights, check_finite=False))
     (eager, _, _), (captured, _, record) = runs
-    assert record.paths[-1] == "captured" and len(record.paths) == 10
+    assert record.paths[-1] == "captured" and len(record.paths) == 10, record.reasons
     assert captured.last_step_path.name == "captured"
     for a, b in zip(captured.get_weights(), eager.get_weights()):
         assert np.isfinite(a).all()
@@ -103,11 +105,12 @@ def test_dropout_draws_new_masks_at_every_replay_and_trains():
     means = np.array(record.losses)
     batch_losses = means * np.arange(1, 21) - np.concatenate([[0.0], means[:-1] * np.arange(1, 20)])
     captured = batch_losses[np.array(record.paths) == "captured"]
-    assert len(captured) == 17
+    assert len(captured) == 17, record.reasons[:5]
     assert len(np.unique(np.round(captured, 6))) > 10, captured  # lr 0: only the dropout masks differ
     x, y = _data()
     _, history, record = _fit(lambda: "adam", "auto", x, y, epochs=3, model=_tutorial(0.3))
-    assert "captured" in record.paths and history["loss"][-1] < history["loss"][0]
+    assert "captured" in record.paths, record.reasons[:5]
+    assert history["loss"][-1] < history["loss"][0]
 
 
 def test_captured_predict_equals_eager_predict():
@@ -122,13 +125,13 @@ def test_captured_predict_equals_eager_predict():
     np.testing.assert_allclose(first, eager, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(second, eager, rtol=1e-6, atol=1e-6)
     model.predict(x[:64], batch_size=32, verbose=0)
-    assert model.last_step_path.name == "captured"
+    assert model.last_step_path.name == "captured", model.last_step_path.reason
 
 
 def test_jit_compile_true_captures_and_refuses_what_cannot_be_captured():
     x, y = _data(256)
     model, _, record = _fit(lambda: "adam", True, x, y, epochs=1)
-    assert record.paths[-1] == "captured"
+    assert record.paths[-1] == "captured", record.reasons
     model.compile(optimizer="nadam", loss="binary_crossentropy", device="cuda", jit_compile=True)
     with pytest.raises(ValueError, match="optimizer Nadam has no captured update"):
         model.fit(x, y, batch_size=32, verbose=0)
