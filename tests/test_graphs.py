@@ -347,3 +347,21 @@ def test_a_copied_model_starts_without_graphs(simulated):
     assert model.compiled._step_graphs.entries and model._predict_graphs.entries
     clone = copy.deepcopy(model)
     assert not clone.compiled._step_graphs.entries and not clone._predict_graphs.entries
+
+
+def test_weights_replaced_by_new_tensors_are_detected_and_captured_again(simulated):
+    reasons = []
+
+    class Replace(gated.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            reasons.append(self.model.last_step_path)
+            if batch == 4:
+                first = next(self.model.parameters())
+                first.data = first.data.clone()  # a new address: a graph would still read the old one
+
+    model = _tutorial()
+    model.compile(optimizer="adam", loss="binary_crossentropy", device="cpu")
+    x, y = _data(320)
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[Replace()])
+    assert [p.name for p in reasons] == ["eager"] * 3 + ["captured"] * 2 + ["eager"] + ["captured"] * 4
+    assert reasons[5].reason.startswith("the weights or optimizer slots were replaced since the capture")

@@ -57,6 +57,29 @@ def _fit(optimizer, jit, x, y, weights=None, epochs=2, model=None, **fit):
     return model, history.history, record
 
 
+def test_plain_torch_cudnn_gru_training_step_can_be_captured():
+    """The premise, without gated: cuDNN's GRU forward and backward inside one CUDA graph (if this fails, every
+    captured fit of a GRU model on cuDNN falls back to eager with 'capture failed' as the reason)."""
+    gru = torch.nn.GRU(1, 128, batch_first=True).cuda()
+    x = torch.rand(32, 10, 1, device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            gru.zero_grad(set_to_none=True)
+            gru(x)[0].sum().backward()
+    torch.cuda.current_stream().wait_stream(side)
+    gru.zero_grad(set_to_none=True)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side, capture_error_mode="thread_local"):
+        out = gru(x)[0]
+        out.sum().backward()
+    x.copy_(torch.rand(32, 10, 1, device="cuda"))
+    graph.replay()
+    expected = gru(x)[0]
+    torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
+
+
 OPTIMIZERS = {"adam": lambda: "adam", "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9),
               "rmsprop": lambda: optimizers.RMSprop(0.005)}
 

@@ -1,19 +1,16 @@
 """Whole-step CUDA-graph capture for ``fit`` and ``predict`` (``compile(jit_compile="auto")``).
 
-On CUDA, for batches of one shape, the training step (forward, loss, backward, clipping, optimizer update) runs as
-one captured ``torch.cuda.CUDAGraph``, replayed per batch after copying the batch into static buffers; ``predict``
-replays a captured forward the same way. Per batch signature (shapes and dtypes of x, y and the sample weights) the
-first ``WARMUP_STEPS`` batches run the ordinary eager step on the capture stream (lazy initialisation, cuDNN/cuBLAS
-set-up), the next one is captured and replayed, so every batch is processed exactly once; up to ``CACHE_SIZE``
-signatures are kept (LRU). Host bookkeeping stays on the host around each replay: the optimizer's step counters,
-schedules and per-step scalars (written into a small device buffer the captured update reads), loss trackers and
-metrics (updated eagerly from the graph's static outputs). The graph also backs up the weights and optimizer slots
-and computes ``isfinite(loss)``; the host reads that flag once per batch and, on a NaN, restores the backup, so a
-non-finite loss leaves the weights of the batch before, as in the eager step. Eager with a reason in
-``model.last_step_path``: CPU, ``jit_compile=False``, torchrun, stateful layers, masks, Embedding (host-side index
-check), weight constraints, torch or Nadam optimizers, a shape still warming up, or a failed capture (warned once).
-Limitations: a graph assumes the Python-side configuration it saw (layers' trainable flags, loss weights, dropout
-rates); weights or optimizer slots replaced by new tensors (not copied in place) invalidate it (detected).
+On CUDA the training step (forward, loss, backward, clipping, optimizer update) runs as one captured
+``torch.cuda.CUDAGraph`` per batch signature (shapes and dtypes of x, y, sample weights), replayed after copying the
+batch into static buffers; ``predict`` replays a captured forward. Per signature the first ``WARMUP_STEPS`` batches
+run the eager step on the capture stream (lazy initialisation), the next is captured, then replayed: every batch
+runs once. At most ``CACHE_SIZE`` signatures are kept (LRU); other shapes (a short last batch) run eagerly. The host
+keeps its bookkeeping around each replay: optimizer counters, schedules and per-step scalars (copied into a device
+buffer the graph reads), loss trackers and metrics (from the graph's static outputs). The graph backs up weights and
+optimizer slots and computes ``isfinite(loss)``; on a NaN the host restores the backup (the eager contract).
+Eager, with the reason in ``model.last_step_path``: CPU, ``jit_compile=False``, torchrun, stateful, masking or
+Embedding layers, seeded dropout, constraints, Nadam or torch optimizers, a failed capture (warned once). Limits: a
+graph keeps the Python-side settings it saw (trainable flags, loss weights); replaced weight tensors are detected.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from . import _distributed
 WARMUP_STEPS = 3  # eager steps per batch signature before capture (torch's whole-network example uses 3)
 CACHE_SIZE = 4  # captured signatures kept per model and kind
 MAX_CAPTURES = 16  # captures per cache; beyond it (shapes that keep changing) new signatures stay eager
-JIT_VALUES = ("auto", True, False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +147,7 @@ class _Cache:
         self.failed: dict[tuple, str] = {}
         self.captures = 0
         self.warned = False
+        self.blocked: str | None = None  # a reason found while running that rules out capture for this model
         self.stream = torch.cuda.Stream() if torch.cuda.is_available() else None
 
     def lookup(self, key: tuple) -> tuple[_Captured | None, str | None]:
@@ -263,6 +260,8 @@ class TrainSteps:
 
     def step(self, batch: tuple, class_weight: dict | None, eager: Callable) -> tuple:
         model = self.model
+        if self.cache is not None and self.cache.blocked:
+            self.cache, self._eager_path = None, StepPath("eager", self.cache.blocked)
         if self.cache is None:
             model.last_step_path = self._eager_path
             return eager(batch, class_weight)
@@ -281,7 +280,8 @@ class TrainSteps:
         entry, reason = self.cache.lookup(key)
         if entry is not None and entry.pointers != _pointers(entry.state):
             self.cache.clear()  # weights or optimizer slots were replaced (not copied into): capture again
-            entry, reason = None, "the weights or optimizer slots were replaced since the capture: captured again"
+            entry, reason = None, ("the weights or optimizer slots were replaced since the capture (not copied into): "
+                                   "this batch runs eagerly, the next one is captured again")
         if entry is None and reason is None:
             entry, reason = self._capture(key, x, y_true, weights)
             if entry is None and self.required:
@@ -289,9 +289,8 @@ class TrainSteps:
         if entry is None:
             model.last_step_path = StepPath("eager", reason)
             result = _on_side_stream(self.cache.stream, lambda: eager(batch, class_weight))
-            if getattr(self.trainer, "outputs_masked", False):
-                self.cache = None
-                self._eager_path = StepPath("eager", "the model's outputs carry a mask")
+            if getattr(self.trainer, "outputs_masked", False):  # a mask from a layer not known to make one
+                self.cache.blocked = "the model's outputs carry a mask (mask layouts are analysed on the host)"
             return result
         model.last_step_path = self._captured_path
         return self._replay(entry, x, y_true, weights, size)
