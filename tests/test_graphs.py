@@ -365,3 +365,21 @@ def test_weights_replaced_by_new_tensors_are_detected_and_captured_again(simulat
     model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[Replace()])
     assert [p.name for p in reasons] == ["eager"] * 3 + ["captured"] * 2 + ["eager"] + ["captured"] * 4
     assert reasons[5].reason.startswith("the weights or optimizer slots were replaced since the capture")
+
+
+@pytest.mark.slow
+def test_the_gpu_train_step_benchmark_runs_on_the_cpu(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_train_step.py"
+    out = tmp_path / "result.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(script), "--device", "cpu", "--epochs", "1", "--repeats", "1", "--json",
+                    str(out)], check=True, capture_output=True, env=env, timeout=300)
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["gated eager", "torch (ATen CPU)"]
+    assert all(r["ms_per_step_median"] > 0 and np.isfinite(r["final_loss"]) for r in rows)
