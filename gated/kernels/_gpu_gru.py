@@ -11,7 +11,7 @@ to compile, disagrees with cuDNN, or trips its barrier's failure flag is dropped
 choice is never slower than cuDNN on the shapes seen (up to timing noise) and never wrong.
 
 The fused kernel runs only where it computes exactly the cuDNN call: float32, no mask, torch's reset-after GRU
-(the fused path's own conditions, ``_dispatch.fused_blockers``), H <= 512, and a split whose programs all fit on
+(the fused path's own conditions, ``_dispatch.fused_blockers``), H <= 256, and a split whose programs all fit on
 the GPU at once. ``GATED_GPU_KERNEL=0`` turns it off; so does a missing Triton (then cuDNN runs, and the reason says
 so). Measuring is skipped while a CUDA graph is being captured (the decision must exist by then: gated's captured
 training step runs its first batches eagerly); such a call runs cuDNN.
@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 KERNEL = "gated-triton GRU (persistent: the whole time loop in one launch, W_hh held on chip)"
-MAX_UNITS = 512
+MAX_UNITS = 256  # H = 512 ran out of shared memory on an H200 (benchmarks/measured/gpu_kernels.json)
 REPEATS = 5
 
 _decisions: dict[tuple, "Decision"] = {}
