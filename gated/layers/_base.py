@@ -263,7 +263,7 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ dtype, device, naming
     @property
     def compute_dtype(self) -> torch.dtype:
-        for p in self.parameters():
+        for p in _own_parameters(self):
             if p.is_floating_point():
                 return p.dtype
         return self._dtype
@@ -273,9 +273,10 @@ class Layer(nn.Module):
         return str(self.compute_dtype).replace("torch.", "")
 
     def _param_device(self) -> torch.device | None:
-        for p in self.parameters():
-            return p.device
-        return None
+        return next((p.device for p in _own_parameters(self)), None)
+
+    def _first_parameter(self) -> torch.Tensor | None:
+        return next(_own_parameters(self), None)
 
     def _summary_args(self) -> str:
         return ""
@@ -417,6 +418,17 @@ class Layer(nn.Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Layer":
         return cls(**config)
+
+
+def _own_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
+    """``module.parameters()`` in the same order, without its bookkeeping: per layer call this runs a few times, and
+    ``parameters()`` costs microseconds each (the first one found is all the callers need)."""
+    for p in module._parameters.values():
+        if p is not None:
+            yield p
+    for child in module._modules.values():
+        if child is not None:
+            yield from _own_parameters(child)
 
 
 def _is_shape(shape: Any) -> bool:

@@ -130,7 +130,8 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ states
     def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
-        like = next(self.parameters(), torch.empty(0, dtype=self._dtype))
+        like = self._first_parameter()
+        like = torch.empty(0, dtype=self._dtype) if like is None else like
         return [like.new_zeros(batch_size, s) for s in self.state_size]
 
     def reset_state(self, states: Any = None) -> None:
