@@ -30,6 +30,7 @@ r, z, n and ``W_hn h + b_hn``; gate gradients (T, B, 3H) in torch's gate order (
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -278,6 +279,11 @@ class Workspace:
         self.counter, self.flag = sync[:n_b], sync[n_b:]
 
 
+def _on(device: torch.device):
+    """Triton launches on the current CUDA device: make it the tensors' (a model on cuda:1 in a cuda:0 process)."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+
+
 def _sync(n_j: int, grid_barrier: bool | None) -> int:
     """The kernels' SYNC: 0 none (one launch per step), 1 the program's own threads, 2 the grid barrier.
     ``grid_barrier=True`` forces the grid barrier even for one program (so the interpreter runs its code)."""
@@ -299,11 +305,12 @@ def forward(gx: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
     if not interpret:
         args["num_warps"] = cfg.warps
     common = (gx, ws.states, ws.gates, w_hh, b_hh, ws.counter, ws.flag, batch, steps, gx.stride(0), gx.stride(1))
-    if cfg.persistent:
-        kernel[(n_j, n_b)](*common, 0, steps, n_j, SYNC=_sync(n_j, grid_barrier), **args)
-    else:
-        for t in range(steps):
-            kernel[(n_j, n_b)](*common, t, t + 1, n_j, SYNC=0, **args)
+    with _on(gx.device):
+        if cfg.persistent:
+            kernel[(n_j, n_b)](*common, 0, steps, n_j, SYNC=_sync(n_j, grid_barrier), **args)
+        else:
+            for t in range(steps):
+                kernel[(n_j, n_b)](*common, t, t + 1, n_j, SYNC=0, **args)
     return ws
 
 
@@ -325,11 +332,12 @@ def backward(d_out: torch.Tensor, d_final: torch.Tensor, ws: Workspace, w_hh: to
         args["num_warps"] = cfg.warps
     common = (d_out, d_carry, ws.states, ws.gates, w_hh, dgx, dgh, counter, ws.flag, batch, steps,
               d_out.stride(0), d_out.stride(1))
-    if cfg.persistent:
-        kernel[(n_j, n_b)](*common, 0, steps + 1, n_j, SYNC=_sync(n_j, grid_barrier), **args)
-    else:
-        for i in range(steps + 1):
-            kernel[(n_j, n_b)](*common, i, i + 1, n_j, SYNC=0, **args)
+    with _on(d_out.device):
+        if cfg.persistent:
+            kernel[(n_j, n_b)](*common, 0, steps + 1, n_j, SYNC=_sync(n_j, grid_barrier), **args)
+        else:
+            for i in range(steps + 1):
+                kernel[(n_j, n_b)](*common, i, i + 1, n_j, SYNC=0, **args)
     return dgx, dgh, d_carry
 
 
