@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-import gated
-from gated.kernels import _gpu_gru, _triton_gru
-from gated.layers import GRU, Dense
+pytest.importorskip("triton", reason="the fused GPU GRU kernel is written in Triton")
 
-from .support import close
-from .test_triton_gru import _problem, _reference
+import gated  # noqa: E402
+from gated.kernels import _gpu_gru, _triton_gru  # noqa: E402
+from gated.layers import GRU, Dense  # noqa: E402
+
+from .support import close  # noqa: E402
+from .test_triton_gru import _problem, _reference  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
