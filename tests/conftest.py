@@ -37,3 +37,12 @@ def keras():
     if keras.backend.backend() != "torch":
         pytest.fail(f"Keras must run on the torch backend for parity tests, found {keras.backend.backend()}.")
     return keras
+
+
+@pytest.fixture
+def ieee_fp32():
+    """GPU comparisons in full fp32: TF32 off for cuDNN and matmuls while the test runs (TF32 is its own choice)."""
+    previous = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = previous

@@ -8,30 +8,15 @@ import torch
 
 import gated
 from gated import optimizers
-from gated.layers import GRU, Dense, Dropout
 
-pytestmark = pytest.mark.gpu
+try:  # the CPU tests' model and data, here at the tutorial's size (GRU(128), 1000 samples)
+    from tests.test_graphs import _data, _tutorial
+except ImportError:  # tests/ is on sys.path under bare `pytest`
+    from test_graphs import _data, _tutorial
 
+UNITS, SAMPLES = 128, 1000
 
-@pytest.fixture(autouse=True)
-def _full_fp32():
-    previous = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    yield
-    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = previous
-
-
-def _tutorial(dropout=0.0):
-    layers = [GRU(128, return_sequences=True, input_shape=(10, 1))]
-    if dropout:
-        layers.append(Dropout(dropout))
-    return gated.Sequential(layers + [Dense(1, activation="sigmoid")])
-
-
-def _data(n=1000, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, 10, 1), dtype=np.float32)
-    return x, (x > 0.5).astype(np.float32)
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("ieee_fp32")]
 
 
 class _Record(gated.callbacks.Callback):
@@ -46,7 +31,7 @@ class _Record(gated.callbacks.Callback):
 
 
 def _fit(optimizer, jit, x, y, weights=None, epochs=2, model=None, **fit):
-    model = model or _tutorial()
+    model = model or _tutorial(UNITS)
     if weights is not None:
         model.set_weights(weights)
     model.compile(optimizer=optimizer(), loss="binary_crossentropy", metrics=["accuracy"], device="cuda",
@@ -86,8 +71,8 @@ OPTIMIZERS = {"adam": lambda: "adam", "sgd_momentum": lambda: optimizers.SGD(0.0
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_captured_fit_equals_eager_fit_on_the_tutorial_model(name):
-    x, y = _data()  # 31 full batches of 32 and a last one of 8 per epoch
-    weights = _tutorial().get_weights()
+    x, y = _data(SAMPLES)  # 31 full batches of 32 and a last one of 8 per epoch
+    weights = _tutorial(UNITS).get_weights()
     eager, h_eager, _ = _fit(OPTIMIZERS[name], False, x, y, weights)
     captured, h_captured, record = _fit(OPTIMIZERS[name], "auto", x, y, weights)
     assert eager.last_step_path.reason == "jit_compile=False"
@@ -104,9 +89,9 @@ def test_captured_fit_equals_eager_fit_on_the_tutorial_model(name):
 
 
 def test_a_nan_in_a_replayed_batch_stops_with_the_weights_before_it():
-    x, y = _data()
+    x, y = _data(SAMPLES)
     x[10 * 32 + 5, 3, 0] = np.nan  # batch 11, a replayed one
-    weights = _tutorial().get_weights()
+    weights = _tutorial(UNITS).get_weights()
     runs = []
     for jit in (False, "auto"):
         with pytest.warns(RuntimeWarning, match="the loss became nan at epoch 1, batch 11"):
@@ -123,23 +108,23 @@ def test_a_nan_in_a_replayed_batch_stops_with_the_weights_before_it():
 def test_dropout_draws_new_masks_at_every_replay_and_trains():
     x, y = _data(32)
     x, y = np.tile(x, (20, 1, 1)), np.tile(y, (20, 1, 1))  # the same batch 20 times
-    model, _, record = _fit(lambda: optimizers.SGD(0.0), "auto", x, y, _tutorial(0.5).get_weights(), epochs=1,
-                            model=_tutorial(0.5), shuffle=False)
+    model, _, record = _fit(lambda: optimizers.SGD(0.0), "auto", x, y, _tutorial(UNITS, 0.5).get_weights(),
+                            epochs=1, model=_tutorial(UNITS, 0.5), shuffle=False)
     means = np.array(record.losses)
     batch_losses = means * np.arange(1, 21) - np.concatenate([[0.0], means[:-1] * np.arange(1, 20)])
     captured = batch_losses[np.array(record.paths) == "captured"]
     assert len(captured) == 17, record.reasons[:5]
     assert len(np.unique(np.round(captured, 6))) > 10, captured  # lr 0: only the dropout masks differ
-    x, y = _data()
-    _, history, record = _fit(lambda: "adam", "auto", x, y, epochs=3, model=_tutorial(0.3))
+    x, y = _data(SAMPLES)
+    _, history, record = _fit(lambda: "adam", "auto", x, y, epochs=3, model=_tutorial(UNITS, 0.3))
     assert "captured" in record.paths, record.reasons[:5]
     assert history["loss"][-1] < history["loss"][0]
 
 
 def test_captured_predict_equals_eager_predict():
-    model = _tutorial()
+    model = _tutorial(UNITS)
     model.compile(optimizer="adam", loss="binary_crossentropy", device="cuda", jit_compile=False)
-    x, _ = _data()
+    x, _ = _data(SAMPLES)
     eager = model.predict(x, batch_size=32, verbose=0)
     assert model.last_step_path.reason == "jit_compile=False"
     model.compiled.jit_compile = "auto"
@@ -166,10 +151,10 @@ def test_a_failed_capture_warns_once_leaves_the_weights_alone_and_runs_eagerly()
         return gated.losses.binary_crossentropy(y_true, y_pred)
 
     x, y = _data(320)
-    weights = _tutorial().get_weights()
+    weights = _tutorial(UNITS).get_weights()
     runs = []
     for jit in (False, "auto"):
-        model = _tutorial()
+        model = _tutorial(UNITS)
         model.set_weights(weights)
         model.compile(optimizer="adam", loss=syncing_loss, device="cuda", jit_compile=jit)
         torch.manual_seed(0)

@@ -8,17 +8,9 @@ import torch
 
 import gated.layers as L
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("ieee_fp32")]
 
 MASK = torch.tensor([[1] * 9, [1] * 6 + [0] * 3, [0] * 3 + [1] * 6, [0] * 9, [0, 0] + [1] * 4 + [0] * 3], dtype=torch.bool)
-
-
-@pytest.fixture(autouse=True)
-def _exact_cudnn():
-    previous = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False  # compare full fp32 arithmetic; TF32 is a separate choice
-    yield
-    torch.backends.cudnn.allow_tf32 = previous
 
 
 def _run(layer, x, mask):

@@ -21,12 +21,9 @@ SHAPES = [(1, 50, 64, 256), (32, 20, 64, 256), (3, 7, 5, 40), (70, 10, 8, 128), 
 
 
 @pytest.fixture(autouse=True)
-def _ieee_fp32():
-    previous = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    _gpu_gru.forget()
+def _fresh_decisions(ieee_fp32):
+    _gpu_gru.forget()  # each test measures its shapes itself, in full fp32
     yield
-    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = previous
     _gpu_gru.forget()
 
 
