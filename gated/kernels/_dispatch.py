@@ -168,9 +168,8 @@ def gpu_path(cell, path: Path, x: torch.Tensor, h0: torch.Tensor,
         return path, None
     if x.shape[0] == 0 or x.shape[1] == 0 or torch.is_autocast_enabled("cuda"):
         return path, None
-    weight = cell.weight_ih
-    blockers = _gpu_gru.blockers(weight.device, weight.dtype if x.dtype == weight.dtype else x.dtype,
-                                 layout.kind, cell.units)
+    # the layer has cast x to its weights' dtype: the weights say both
+    blockers = _gpu_gru.blockers(cell.weight_ih.device, cell.weight_ih.dtype, layout.kind, cell.units)
     if blockers:
         return Path(path.name, path.kernel, f"{path.reason}; gated's GPU kernel not used: {'; '.join(blockers)}"), None
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in [x, h0, *cell.fused_weights()])

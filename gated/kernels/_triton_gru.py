@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 
 import torch
 import triton
@@ -220,27 +221,22 @@ def _with_globals(fn, namespace):
     return copy
 
 
+@dataclass(frozen=True)
 class Config:
     """How a call is split: ``block_b`` batch rows and ``block_j`` hidden units per program, ``warps`` per
     program, and whether one launch runs the whole loop (``persistent``) or one timestep per launch."""
 
-    __slots__ = ("block_b", "block_j", "warps", "persistent")
-
-    def __init__(self, block_b: int, block_j: int, warps: int = 4, persistent: bool = True):
-        self.block_b, self.block_j, self.warps, self.persistent = block_b, block_j, warps, persistent
+    block_b: int
+    block_j: int
+    warps: int = 4
+    persistent: bool = True
 
     def grid(self, batch: int, units: int) -> tuple[int, int]:
         return triton.cdiv(units, self.block_j), triton.cdiv(batch, self.block_b)
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # how decisions and paths name the split
         mode = "persistent" if self.persistent else "one launch per step"
         return f"block_b={self.block_b}, block_j={self.block_j}, warps={self.warps}, {mode}"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Config) and repr(self) == repr(other)
-
-    def __hash__(self) -> int:
-        return hash(repr(self))
 
 
 def batch_block(batch: int) -> int:
@@ -359,10 +355,6 @@ class _GRUFunction(torch.autograd.Function):
         ws = ctx.ws
         batch, steps, features = x.shape
         units = w_hh.shape[1]
-        if d_outputs is None:
-            d_outputs = x.new_zeros(batch, steps, units)
-        if d_final is None:
-            d_final = x.new_zeros(batch, units)
         dgx, dgh, dh0 = backward(d_outputs, d_final, ws, w_hh, ctx.cfg)
         dgx2, dgh2 = dgx.view(steps * batch, 3 * units), dgh.view(steps * batch, 3 * units)
         needs = ctx.needs_input_grad

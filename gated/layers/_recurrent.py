@@ -196,6 +196,9 @@ class RNN(Layer):
             mask = None if mask is None else mask.flip(1)
         layout = _dispatch.analyse_mask(mask)
         path = _dispatch.choose_path(self.cell, layout, training, self.use_cudnn, self.name)
+        decision = None
+        if path.name == "fused" and not path.gated_cpu:
+            path, decision = _dispatch.gpu_path(self.cell, path, x, states[0], layout)
         self.last_path = path
 
         if path.name == "fused":
@@ -209,13 +212,10 @@ class RNN(Layer):
                                                     self.zero_output_for_mask)
                 else:
                     outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
+            elif decision is not None:
+                outputs, finals = _gpu_gru.run(self.cell, x, states[0], decision)
             else:
-                path, decision = _dispatch.gpu_path(self.cell, path, x, states[0], layout)
-                self.last_path = path
-                if decision is not None:
-                    outputs, finals = _gpu_gru.run(self.cell, x, states[0], decision)
-                else:
-                    outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
+                outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
             last = outputs[:, -1]
         elif path.name == "loop":
             outputs, last, finals = self._run_loop(x, states, mask, training)

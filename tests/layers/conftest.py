@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gated.kernels import _cpu_gru
+from gated.kernels import _cpu_gru, _fused
 
 from .support import ModuleSpy
 
@@ -26,3 +26,18 @@ def kernel_spy(monkeypatch):
     spy = ModuleSpy(_cpu_gru.load())
     monkeypatch.setattr(_cpu_gru, "_module", spy)
     return spy
+
+
+@pytest.fixture
+def vf_calls(monkeypatch):
+    """The names of torch's fused RNN kernels (``torch._VF.gru``, ``lstm``, ...) the layers call, in order."""
+    calls = []
+    real = _fused._VF
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(_fused, "_VF", Spy())
+    return calls

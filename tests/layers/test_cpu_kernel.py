@@ -28,7 +28,7 @@ import torch
 import gated
 from gated import layers as L
 from gated.deploy import Streamer
-from gated.kernels import _cpu_gru, _fused
+from gated.kernels import _cpu_gru
 from gated.layers import GRU
 from gated.saving import _convert
 
@@ -234,21 +234,12 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
     assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
 
 
-def test_opting_out_runs_torch_fused_gru(monkeypatch):
-    calls = []
-    real = _fused._VF
-
-    class Spy:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(real, name)
-
-    monkeypatch.setattr(_fused, "_VF", Spy())
+def test_opting_out_runs_torch_fused_gru(monkeypatch, vf_calls):
     monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     layer = _layer(torch.float32)
-    calls.clear()
+    vf_calls.clear()
     layer(torch.randn(B, T, F))
-    assert calls == ["gru"] and layer.last_path.kernel == "torch._VF.gru (ATen cpu)"
+    assert vf_calls == ["gru"] and layer.last_path.kernel == "torch._VF.gru (ATen cpu)"
 
 
 def test_a_failed_build_warns_once_with_the_fix_and_names_the_failure_in_the_path(tmp_path):

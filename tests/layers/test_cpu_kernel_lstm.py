@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gated.kernels import _cpu_gru, _cpu_lstm, _fused
+from gated.kernels import _cpu_gru, _cpu_lstm
 from gated.layers import LSTM
 from gated.saving import _convert
 
@@ -242,21 +242,12 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
     assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
 
 
-def test_opting_out_runs_torch_fused_lstm(monkeypatch):
-    calls = []
-    real = _fused._VF
-
-    class Spy:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(real, name)
-
-    monkeypatch.setattr(_fused, "_VF", Spy())
+def test_opting_out_runs_torch_fused_lstm(monkeypatch, vf_calls):
     monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     layer = _layer(torch.float32)
-    calls.clear()
+    vf_calls.clear()
     layer(torch.randn(B, T, F))
-    assert calls == ["lstm"] and layer.last_path.kernel == "torch._VF.lstm (ATen cpu)"
+    assert vf_calls == ["lstm"] and layer.last_path.kernel == "torch._VF.lstm (ATen cpu)"
 
 
 def test_graphs_alive_at_once_keep_their_own_saved_buffers():
