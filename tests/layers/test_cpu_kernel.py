@@ -10,6 +10,9 @@
   does not run for reset_after=False, GATED_CPU_KERNEL=0 or use_cudnn=False; a build that fails (a compiler that
   does not work, in a subprocess) gives one warning saying how to fix it and a path reason naming the failure.
 
+Edge shapes, the training call's entry points and the opt-out are checked for both cells in
+test_cpu_kernels_both.py.
+
 Shape legend: B batch, T timesteps, F features, H units.
 """
 
@@ -96,28 +99,6 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
                1e-12)
     else:
         assert cell.bias_ih is None
-
-
-@pytest.mark.parametrize("shape", [(0, 3, 2, 4), (2, 1, 3, 1), (5, 7, 33, 70)], ids=["empty_batch", "one_unit",
-                                                                                   "odd_sizes"])
-def test_edge_shapes_equal_the_step_loop(shape):
-    b, t, f, h = shape
-    fast = _layer(features=f, units=h, return_sequences=True)
-    slow = GRU(h, return_sequences=True, dtype=torch.float64, use_cudnn=False)
-    slow(torch.zeros(1, 1, f, dtype=torch.float64))
-    slow.set_weights(fast.get_weights())
-    x = torch.randn(b, t, f, dtype=torch.float64)
-    results = []
-    for layer in (fast, slow):
-        xs = x.clone().requires_grad_(True)
-        out = layer(xs)
-        out.sum().backward()
-        results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
-    assert fast.last_path.gated_cpu and results[0][0].shape == (b, t, h)
-    close(results[0][0], results[1][0], "outputs", 1e-12)
-    close(results[0][1], results[1][1], "d/d inputs", 1e-12)
-    for ours, loops in zip(results[0][2], results[1][2]):
-        close(ours, loops, "d/d weight", 1e-12)
 
 
 @pytest.mark.parametrize("mask_name", ["none", "empty_row", "mid_block"])
@@ -209,14 +190,6 @@ def test_streaming_falls_back_to_numpy_when_the_kernel_is_switched_off(monkeypat
 
 
 # ------------------------------------------------------------------------------------------------------ dispatch
-def test_training_call_runs_the_training_forward_and_the_kernel_backward(kernel_spy):
-    layer = _layer(torch.float32)
-    kernel_spy.calls.clear()
-    layer(torch.randn(B, T, F)).sum().backward()
-    assert kernel_spy.calls == [("gru_forward", True), ("gru_backward", None)]
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
-
-
 @pytest.mark.parametrize("case", ["reset_after_false", "use_cudnn_false", "mask_with_gaps", "opted_out"])
 def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
     kwargs = {"reset_after_false": {"reset_after": False}, "use_cudnn_false": {"use_cudnn": False}}.get(case, {})
@@ -232,14 +205,6 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
                 "mask_with_gaps": ("loop", "masked steps between valid ones"),
                 "opted_out": ("fused", "gated's C++ GRU kernel not used: GATED_CPU_KERNEL=0")}[case]
     assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
-
-
-def test_opting_out_runs_torch_fused_gru(monkeypatch, vf_calls):
-    monkeypatch.setenv("GATED_CPU_KERNEL", "0")
-    layer = _layer(torch.float32)
-    vf_calls.clear()
-    layer(torch.randn(B, T, F))
-    assert vf_calls == ["gru"] and layer.last_path.kernel == "torch._VF.gru (ATen cpu)"
 
 
 def test_a_failed_build_warns_once_with_the_fix_and_names_the_failure_in_the_path(tmp_path):

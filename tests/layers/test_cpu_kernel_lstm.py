@@ -9,6 +9,9 @@
 * Dispatch: a spy on the compiled module shows which entry point runs, and that it does not run for recurrent
   dropout while training, a mask with gaps, use_cudnn=False or GATED_CPU_KERNEL=0 (torch._VF.lstm runs then).
 
+Edge shapes, the training call's entry points and the opt-out are checked for both cells in
+test_cpu_kernels_both.py.
+
 Shape legend: B batch, T timesteps, F features, H units.
 """
 
@@ -114,28 +117,6 @@ def test_kernel_equals_the_reference_for_a_mask_with_gaps(zero_output_for_mask):
         close(ours, ref, what, 1e-12)
 
 
-@pytest.mark.parametrize("shape", [(0, 3, 2, 4), (2, 1, 3, 1), (5, 7, 33, 70)], ids=["empty_batch", "one_unit",
-                                                                                   "odd_sizes"])
-def test_edge_shapes_equal_the_step_loop(shape):
-    b, t, f, h = shape
-    fast = _layer(features=f, units=h, return_sequences=True)
-    slow = LSTM(h, return_sequences=True, dtype=torch.float64, use_cudnn=False)
-    slow(torch.zeros(1, 1, f, dtype=torch.float64))
-    slow.set_weights(fast.get_weights())
-    x = torch.randn(b, t, f, dtype=torch.float64)
-    results = []
-    for layer in (fast, slow):
-        xs = x.clone().requires_grad_(True)
-        out = layer(xs)
-        out.sum().backward()
-        results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
-    assert fast.last_path.gated_cpu and not slow.last_path.gated_cpu and results[0][0].shape == (b, t, h)
-    close(results[0][0], results[1][0], "outputs", 1e-12)
-    close(results[0][1], results[1][1], "d/d inputs", 1e-12)
-    for ours, loops in zip(results[0][2], results[1][2]):
-        close(ours, loops, "d/d weight", 1e-12)
-
-
 @pytest.mark.parametrize("mask_name", ["none", "empty_row", "mid_block"])
 @pytest.mark.parametrize("zero_output", [False, True], ids=["carry_output", "zero_output"])
 def test_gradcheck_of_the_autograd_function(mask_name, zero_output):
@@ -215,14 +196,6 @@ def test_layer_inference_runs_torchs_onednn_kernel(kernel_spy):
     torch.testing.assert_close(inferred, trained.detach(), atol=1e-5, rtol=1e-5)
 
 
-def test_training_call_runs_the_training_forward_and_the_kernel_backward(kernel_spy):
-    layer = _layer(torch.float32)
-    kernel_spy.calls.clear()
-    layer(torch.randn(B, T, F)).sum().backward()
-    assert kernel_spy.calls == [("lstm_forward", True), ("lstm_backward", None)]
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
-
-
 @pytest.mark.parametrize("case", ["recurrent_dropout_training", "use_cudnn_false", "mask_with_gaps", "opted_out"])
 def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
     kwargs = {"recurrent_dropout_training": {"recurrent_dropout": 0.25},
@@ -240,14 +213,6 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
                 "mask_with_gaps": ("loop", "masked steps between valid ones"),
                 "opted_out": ("fused", "gated's C++ LSTM kernel not used: GATED_CPU_KERNEL=0")}[case]
     assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
-
-
-def test_opting_out_runs_torch_fused_lstm(monkeypatch, vf_calls):
-    monkeypatch.setenv("GATED_CPU_KERNEL", "0")
-    layer = _layer(torch.float32)
-    vf_calls.clear()
-    layer(torch.randn(B, T, F))
-    assert vf_calls == ["lstm"] and layer.last_path.kernel == "torch._VF.lstm (ATen cpu)"
 
 
 def test_graphs_alive_at_once_keep_their_own_saved_buffers():
