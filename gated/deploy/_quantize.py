@@ -36,7 +36,7 @@ from ..layers._core import (
 from ..layers._recurrent import GRU, LSTM, RNN, SimpleRNN
 from ..layers._symbolic import SymbolicTensor
 from ..layers._wrappers import TimeDistributed
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 from ..saving import _convert
 from ._trace import trace
 

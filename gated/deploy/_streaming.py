@@ -35,7 +35,7 @@ from ..layers._core import Activation, Add, Concatenate, Dense, Dropout, Embeddi
 from ..layers._recurrent import RNN
 from ..layers._symbolic import SymbolicTensor
 from ..layers._wrappers import TimeDistributed
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 from . import _stream_kernels as K
 from ._trace import Call, Program, trace
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..layers._base import Layer
 from ..layers._core import InputLayer
 from ..layers._symbolic import SymbolicTensor
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 
 
 @dataclass(eq=False)

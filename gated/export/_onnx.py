@@ -36,7 +36,7 @@ import torch
 from .._version import __version__
 from ..layers import Flatten, InputLayer, Reshape
 from . import _onnx_layers, _onnx_rnn
-from ..models._graph import resolve_placeholders
+from ..layers._graph import resolve_placeholders
 from ._graph import GraphBuilder, Value, require_onnx
 
 OPSET = 17

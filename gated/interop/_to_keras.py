@@ -6,7 +6,7 @@ from typing import Any
 
 from ..layers import InputLayer
 from ..layers._base import Layer
-from ..models._graph import resolve_placeholders
+from ..layers._graph import resolve_placeholders
 from . import _keras_config
 
 # gated-only settings, absent from Keras's layer signatures.

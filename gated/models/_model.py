@@ -13,7 +13,8 @@ import torch
 
 from ..layers._base import Layer, unique_name
 from ..layers._symbolic import SymbolicTensor
-from ._graph import Graph, flatten_structure
+from ..layers._graph import Graph, graph_config, rebuild_graph
+from ..utils._tree import flatten_structure
 
 
 class Model(Layer):
@@ -291,15 +292,11 @@ class Model(Layer):
                 f"{type(self).__name__} is a subclassed model: its architecture is Python code, so it has no config "
                 "to save. Save its weights with save_weights(), or build it as a Sequential or functional Model."
             )
-        from ._graph import graph_config
-
         config.update(graph_config(self._graph))
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
-        from ._graph import rebuild_graph
-
         inputs, outputs = rebuild_graph(config, custom_objects)
         model = cls(inputs, outputs, name=config.get("name"))
         model.trainable = config.get("trainable", True)

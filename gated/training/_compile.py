@@ -14,7 +14,7 @@ import torch
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
-from ..models._graph import flatten_structure
+from ..utils._tree import flatten_structure
 
 
 def resolve_device(device: Any) -> torch.device:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 from . import _distributed
 
 Batch = tuple[Any, Any, Any]  # (x, y, sample_weight) structures of tensors (y and sample_weight may be None)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 from . import _distributed
 
 WARMUP_STEPS = 3  # eager steps per batch signature before capture (torch's whole-network example uses 3)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
-from ..models._graph import flatten_structure, map_structure
+from ..utils._tree import flatten_structure, map_structure
 from . import _distributed, _graphs
 from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data

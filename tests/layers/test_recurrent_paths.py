@@ -196,7 +196,7 @@ def test_fused_kernel_runs_when_eligible(case, vf_spy):
     path = layer.last_path
     assert path == planned
     assert (path.name, path.reason) == ("fused", "eligible")
-    if kernel in ("gru", "lstm"):  # on the CPU gated's C++ kernels run instead (tests/layers/test_cpu_kernel*.py)
+    if kernel in ("gru", "lstm"):  # on the CPU gated's C++ kernels run instead (tests/kernels/test_cpu_*.py)
         assert vf_spy.calls == []
         assert path.kernel.startswith(f"gated-cpu {kernel.upper()}")
         return

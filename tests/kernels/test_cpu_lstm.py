@@ -24,7 +24,7 @@ from gated.kernels import _cpu_gru, _cpu_lstm
 from gated.layers import LSTM
 from gated.saving import _convert
 
-from .support import MASKS, B, F, H, T, as_mask, close, random_layer
+from ..layers.support import MASKS, B, F, H, T, as_mask, close, random_layer
 
 try:  # tests/ is a namespace package under `python -m pytest`; its folder is on sys.path under bare `pytest`
     from tests import reference

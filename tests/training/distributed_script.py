@@ -1,7 +1,7 @@
-"""Run by tests/test_distributed.py, in one process or under torchrun: fit, evaluate and predict on a small GRU.
+"""Run by tests/training/test_distributed.py, in one process or under torchrun: fit, evaluate and predict on a small GRU.
 
-    python tests/distributed_script.py fit|resume OUT_DIR
-    python -m torch.distributed.run --nproc_per_node 2 tests/distributed_script.py fit|resume OUT_DIR
+    python tests/training/distributed_script.py fit|resume OUT_DIR
+    python -m torch.distributed.run --nproc_per_node 2 tests/training/distributed_script.py fit|resume OUT_DIR
 
 Writes OUT_DIR/<mode>_rank<r>.npz on every rank (weights, history, evaluate logs, predictions) and counts each
 rank's checkpoint writes in saves_rank<r>.txt; the

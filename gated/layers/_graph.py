@@ -11,26 +11,11 @@ from typing import Any
 
 import torch
 
-from ..layers._base import Layer
-from ..layers._core import InputLayer
-from ..layers._symbolic import Node, SymbolicTensor
-
-
-def flatten_structure(structure: Any) -> list[Any]:
-    if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in flatten_structure(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten_structure(item)]
-    return [structure]
-
-
-def map_structure(fn, structure: Any) -> Any:
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        mapped = [map_structure(fn, v) for v in structure]
-        return mapped if isinstance(structure, list) else tuple(mapped)
-    return fn(structure)
+from ..utils._tree import flatten_structure, map_structure
+from ._base import Layer
+from ._core import InputLayer
+from ._symbolic import Node, SymbolicTensor
+from ._wrappers import deserialize_layer, serialize_layer
 
 
 def resolve_placeholders(structure: Any, values: dict[int, Any]) -> Any:
@@ -145,8 +130,6 @@ def _check_placeholders(tensors: list[Any], what: str) -> list[SymbolicTensor]:
 # ---------------------------------------------------------------------------------------------- config round trip
 def graph_config(graph: Graph) -> dict[str, Any]:
     """A JSON-able description: every layer once, then every call in execution order with tensor references."""
-    from ..layers._wrappers import serialize_layer
-
     input_nodes = [t.node for t in graph.input_tensors]
     nodes = input_nodes + [n for n in graph.nodes if n not in input_nodes]
     node_index = {id(n): i for i, n in enumerate(nodes)}
@@ -171,8 +154,6 @@ def graph_config(graph: Graph) -> dict[str, Any]:
 
 def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) -> tuple[Any, Any]:
     """Recreate the layers and replay the calls on new placeholders; returns (inputs, outputs)."""
-    from ..layers._wrappers import deserialize_layer
-
     layers = {}
     for spec in config["layers"]:
         layer = deserialize_layer(spec, custom_objects)

@@ -1,5 +1,5 @@
 """gated's fused GPU GRU kernel, its math checked on the CPU through Triton's interpreter, and the GPU dispatch
-logic that needs no GPU. The compiled kernel on a GPU: tests/layers/test_triton_gru_gpu.py."""
+logic that needs no GPU. The compiled kernel on a GPU: tests/kernels/test_triton_gru_gpu.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ pytest.importorskip("triton", reason="Triton ships for Linux x86-64 only (the te
 from gated.kernels import _dispatch, _gpu_gru, _triton_gru  # noqa: E402
 from gated.layers import GRU
 
-from .support import close
+from ..layers.support import close
 
 
 def _reference(x, h0, w_ih, w_hh, b_ih, b_hh):

@@ -375,7 +375,7 @@ def test_the_gpu_train_step_benchmark_runs_on_the_cpu(tmp_path):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_train_step.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_train_step.py"
     out = tmp_path / "result.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, str(script), "--device", "cpu", "--epochs", "1", "--repeats", "1", "--json",

@@ -1,6 +1,6 @@
 """Data-parallel training under torchrun: two real gloo processes on CPU against one process, same global batch.
 
-The script (tests/distributed_script.py) fits a GRU with validation, EarlyStopping, CSVLogger and resumable
+The script (tests/training/distributed_script.py) fits a GRU with validation, EarlyStopping, CSVLogger and resumable
 ModelCheckpoint, then evaluates and predicts; the last training batch holds one sample, so rank 1's slice is empty.
 """
 

@@ -1,6 +1,6 @@
-"""Run by tests/test_resume.py in separate processes: train, optionally kill itself mid-epoch, or resume.
+"""Run by tests/training/test_resume.py in separate processes: train, optionally kill itself mid-epoch, or resume.
 
-    python tests/resume_training_script.py full|kill|resume CHECKPOINT OUT.npy
+    python tests/training/resume_training_script.py full|kill|resume CHECKPOINT OUT.npy
 """
 
 import os

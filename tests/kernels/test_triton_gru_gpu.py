@@ -12,7 +12,7 @@ import gated  # noqa: E402
 from gated.kernels import _gpu_gru, _triton_gru  # noqa: E402
 from gated.layers import GRU, Dense  # noqa: E402
 
-from .support import close  # noqa: E402
+from ..layers.support import close  # noqa: E402
 from .test_triton_gru import _problem, _reference  # noqa: E402
 
 pytestmark = pytest.mark.gpu

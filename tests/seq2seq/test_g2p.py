@@ -11,7 +11,7 @@ import sys
 from gated.datasets import cmudict
 from gated.seq2seq import Seq2Seq
 
-EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "g2p_cmudict.py")
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "g2p_cmudict.py")
 
 
 def test_reduced_g2p_run_learns_pronunciations(tmp_path):

@@ -10,7 +10,7 @@ import gated
 from gated import optimizers
 
 try:  # the CPU tests' model and data, here at the tutorial's size (GRU(128), 1000 samples)
-    from tests.test_graphs import _data, _tutorial
+    from tests.training.test_graphs import _data, _tutorial
 except ImportError:  # tests/ is on sys.path under bare `pytest`
     from test_graphs import _data, _tutorial
 

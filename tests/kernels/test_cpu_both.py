@@ -9,7 +9,7 @@ import torch
 
 from gated.layers import GRU, LSTM
 
-from .support import B, F, T, close, random_layer
+from ..layers.support import B, F, T, close, random_layer
 
 CELLS = {"gru": GRU, "lstm": LSTM}
 
