@@ -29,11 +29,14 @@ MAX_LOCAL_IMPORTS = 15
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("_version", "utils", "activations", "initializers", "regularizers", "constraints", "data", "datasets"),
     ("saving",),
-    ("kernels", "layers"),
+    ("kernels",),
+    ("layers",),
     ("losses", "metrics", "optimizers"),
-    ("training", "callbacks"),
+    ("callbacks",),
+    ("training",),
+    ("export", "deploy"),
     ("models",),
-    ("export", "deploy", "interop", "seq2seq", "recipes", "plot"),
+    ("interop", "seq2seq", "recipes", "plot"),
     ("cli", "__init__", "__main__"),
 )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Iterable, Iterator
 
+from ..utils._processes import is_main_process
+
 
 class Callback:
     """Base class for objects that hook into ``fit``, ``evaluate`` and ``predict``.
@@ -108,8 +110,6 @@ class Callback:
 def print_msg(message: str, line_break: bool = True) -> None:
     """Write to the current ``sys.stdout`` (looked up at call time, so redirections apply) and flush; under
     torchrun only rank 0 writes."""
-    from ..training._distributed import is_main_process
-
     if not is_main_process():
         return
     sys.stdout.write(message + "\n" if line_break else message)

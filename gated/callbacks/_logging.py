@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from ..training._progress import Progbar, resolve_verbose
-from ..training._distributed import is_main_process
+from ..utils._progbar import Progbar, resolve_verbose
+from ..utils._processes import is_main_process
 from ._callback import Callback, print_msg
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training._distributed import is_main_process
+from ..utils._processes import is_main_process
 from ._callback import Callback, print_msg
 
 MODES = ("auto", "min", "max")

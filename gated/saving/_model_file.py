@@ -306,9 +306,7 @@ def _restore_training(model, compile_config: Any, state: Any, tensor: Callable[[
     model.compile(**compile_config)
     state = unpack_state(state, tensor) or {}
     if "optimizer" in state:
-        from ..training._loop import build_optimizer
-
-        build_optimizer(model)
+        model.compiled.build_optimizer()
         model.optimizer.load_state_dict(state["optimizer"])
 
 

@@ -148,6 +148,13 @@ class CompiledModel:
             total = total + torch.stack([r.to(total.dtype) for r in regularization]).sum()
         return total, per_output
 
+    def build_optimizer(self) -> None:
+        """Bind the optimizer to the model's trainable parameters on the compile device (before loading a saved
+        optimizer state into it); nothing happens when it is bound already."""
+        if not self.optimizer.built:
+            self.model.to(self.device)
+            self.optimizer.build([p for p in self.model.parameters() if p.requires_grad])
+
     def after_step(self) -> None:
         if self._has_constraints:
             self.model.apply_constraints()

@@ -52,7 +52,7 @@ def _outputs_list(y_pred: Any) -> list[torch.Tensor]:
 
 
 def _resolve_verbose(verbose: Any) -> int:
-    from ._progress import resolve_verbose
+    from ..utils._progbar import resolve_verbose
 
     return resolve_verbose(verbose)
 
@@ -611,10 +611,7 @@ def _in_keras_order(logs: dict[str, float], compiled: CompiledModel) -> float | 
 
 def build_optimizer(model) -> None:
     """Bind the compiled optimizer to the model's trainable parameters (before loading its saved state)."""
-    optimizer = _compiled(model, "loading optimizer state").optimizer
-    if not optimizer.built:
-        model.to(model.compiled.device)
-        optimizer.build([p for p in model.parameters() if p.requires_grad])
+    _compiled(model, "loading optimizer state").build_optimizer()
 
 
 def _refuse_iterable_when_distributed(what: str) -> None:

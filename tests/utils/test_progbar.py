@@ -14,8 +14,8 @@ import types
 import pytest
 
 from gated import callbacks
-from gated.training import _progress
-from gated.training._progress import Progbar, resolve_verbose
+from gated.utils import _progbar as _progress
+from gated.utils._progbar import Progbar, resolve_verbose
 
 
 class Clock:

@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ._processes import is_main_process
+
 _BAR = "━"
 _BOLD, _GREEN, _WHITE, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 
@@ -44,8 +46,6 @@ def resolve_verbose(verbose: int | str) -> int:
 
 
 def _write(message: str) -> None:
-    from ._distributed import is_main_process
-
     if not is_main_process():  # under torchrun only rank 0 draws progress
         return
     try:
