@@ -1,10 +1,10 @@
-"""Every built-in dataset against the original files in ../shared/datasets, read independently."""
+"""Every built-in dataset against the original files, read independently (tests/data/originals.py says where
+the originals come from)."""
 
 from __future__ import annotations
 
 import collections
 import hashlib
-import lzma
 import re
 from pathlib import Path
 
@@ -17,36 +17,36 @@ from gated import layers
 from gated.data import SequenceData, TimeSeries
 from gated.datasets import basic_motions, cmudict, co2, italy_power_demand, japanese_vowels, sunspots
 
-from .originals import parse_cmudict, parse_csv, parse_ts, shared_dir, ts_file
-
-PACKAGE_DATA = Path(gated.datasets.__file__).parent / "data"
-SHIPPED = {  # shipped file -> original file, relative to their folders
-    "BasicMotions/BasicMotions_TRAIN.ts.xz": "BasicMotions/BasicMotions_TRAIN.ts",
-    "BasicMotions/BasicMotions_TEST.ts.xz": "BasicMotions/BasicMotions_TEST.ts",
-    "ItalyPowerDemand/ItalyPowerDemand_TRAIN.ts.xz": "ItalyPowerDemand/ItalyPowerDemand_TRAIN.ts",
-    "ItalyPowerDemand/ItalyPowerDemand_TEST.ts.xz": "ItalyPowerDemand/ItalyPowerDemand_TEST.ts",
-    "JapaneseVowels/JapaneseVowels_TRAIN.ts.xz": "JapaneseVowels/JapaneseVowels_TRAIN.ts",
-    "JapaneseVowels/JapaneseVowels_TEST.ts.xz": "JapaneseVowels/JapaneseVowels_TEST.ts",
-    "sunspots/sunspots.csv.xz": "sunspots_yearly/sunspots.csv",
-    "co2/co2.csv.xz": "co2_maunaloa/co2.csv",
-    "cmudict/cmudict.dict.xz": "cmudict/cmudict.dict",
-    "cmudict/cmudict.phones": "cmudict/cmudict.phones",
-    "cmudict/cmudict.symbols": "cmudict/cmudict.symbols",
-    "cmudict/LICENSE": "cmudict/LICENSE",
-    "cmudict/README": "cmudict/README",
-}
-
+from .originals import (
+    NO_SHARED, ORIGINALS, PACKAGE_DATA, SHARED, have_shared, original_file, parse_cmudict, parse_csv, parse_ts,
+    sha256, shipped_bytes, ts_file,
+)
 
 # ------------------------------------------------------------------------------------------------ shipped files
-@pytest.mark.parametrize("shipped, original", sorted(SHIPPED.items()))
-def test_shipped_file_is_the_original_byte_for_byte(shipped, original):
-    path = PACKAGE_DATA / shipped
-    data = lzma.decompress(path.read_bytes()) if path.suffix == ".xz" else path.read_bytes()
-    original_path = shared_dir() / original
-    assert data == original_path.read_bytes()
+@pytest.mark.parametrize("original", sorted(ORIGINALS))
+def test_shipped_file_matches_the_committed_checksum_of_the_original(original):
+    shipped, checksum = ORIGINALS[original]
+    data = shipped_bytes(original)
+    assert sha256(data) == checksum
     md5 = hashlib.md5(data).hexdigest()
-    source = (shared_dir() / Path(original).parent / "SOURCE.txt").read_text()
-    assert f"md5={md5}" in source  # the checksum the provenance note records
+    note = (PACKAGE_DATA / Path(shipped).parent / "SOURCE.txt").read_text()
+    assert f"md5={md5}" in note  # the checksum the shipped provenance note records
+
+
+@pytest.mark.skipif(not have_shared(), reason=NO_SHARED)
+@pytest.mark.parametrize("original", sorted(ORIGINALS))
+def test_shipped_file_is_the_original_byte_for_byte(original):
+    data = shipped_bytes(original)
+    assert data == (SHARED / original).read_bytes()
+    source = (SHARED / Path(original).parent / "SOURCE.txt").read_text()
+    assert f"md5={hashlib.md5(data).hexdigest()}" in source  # the checksum the original provenance note records
+
+
+def test_every_shipped_file_is_listed_with_a_checksum():
+    listed = {shipped for shipped, _ in ORIGINALS.values()}
+    on_disk = {str(p.relative_to(PACKAGE_DATA)) for p in PACKAGE_DATA.rglob("*") if p.is_file()
+               and p.name != "SOURCE.txt"}
+    assert on_disk == listed
 
 
 def test_every_shipped_folder_has_its_provenance_and_the_data_stays_small():
@@ -135,7 +135,7 @@ def test_japanese_vowels_unpadded_gives_one_array_per_utterance():
 # ------------------------------------------------------------------------------------------------ series
 def test_sunspots_has_every_year_and_the_original_values():
     timestamps, values = sunspots.load_data()
-    header, rows = parse_csv(shared_dir() / "sunspots_yearly" / "sunspots.csv")
+    header, rows = parse_csv(original_file("sunspots_yearly/sunspots.csv"))
     assert header == ["YEAR", "SUNACTIVITY"]
     assert timestamps.dtype == np.dtype("datetime64[Y]") and values.dtype == np.float64
     assert values.shape == timestamps.shape == (309,)
@@ -149,7 +149,7 @@ def test_co2_keeps_its_gaps_as_nan_with_weekly_dates():
     series = co2.load_data()
     timestamps, values = series
     assert isinstance(series, TimeSeries) and series.columns == ("co2",)
-    _, rows = parse_csv(shared_dir() / "co2_maunaloa" / "co2.csv")
+    _, rows = parse_csv(original_file("co2_maunaloa/co2.csv"))
     assert timestamps.dtype == np.dtype("datetime64[D]") and values.dtype == np.float64
     assert len(values) == len(rows) == 2284
     empty = np.array([row[1] == "" for row in rows])
@@ -165,7 +165,7 @@ def test_co2_keeps_its_gaps_as_nan_with_weekly_dates():
 # ------------------------------------------------------------------------------------------------ cmudict
 @pytest.fixture(scope="module")
 def cmudict_original():
-    return parse_cmudict(shared_dir() / "cmudict" / "cmudict.dict")
+    return parse_cmudict(original_file("cmudict/cmudict.dict"))
 
 
 def test_cmudict_has_every_pronunciation_grouped_by_word(cmudict_original):

@@ -14,7 +14,7 @@ import pytest
 import gated.datasets
 from gated.data import FileFormatError, SequenceData, TimeSeries, read_csv_series, read_csv_table, read_npz, read_ts
 
-from .originals import parse_ts, shared_dir, ts_file
+from .originals import original_file, parse_ts, ts_file
 
 PACKAGE_DATA = Path(gated.datasets.__file__).parent / "data"
 
@@ -349,11 +349,11 @@ def test_read_csv_table_argument_errors(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ CSV series
 def test_read_csv_series_on_the_real_co2_and_sunspots_files():
-    co2 = read_csv_series(shared_dir() / "co2_maunaloa" / "co2.csv", time_format="%Y%m%d")
+    co2 = read_csv_series(original_file("co2_maunaloa/co2.csv"), time_format="%Y%m%d")
     assert co2.timestamps.dtype == np.dtype("datetime64[D]") and co2.values.shape == (2284,)
     assert co2.columns == ("co2",) and int(np.isnan(co2.values).sum()) == 59
     np.testing.assert_array_equal(co2.values, gated.datasets.co2.load_data().values)
-    years, values = read_csv_series(shared_dir() / "sunspots_yearly" / "sunspots.csv", time_column="YEAR")
+    years, values = read_csv_series(original_file("sunspots_yearly/sunspots.csv"), time_column="YEAR")
     assert years.dtype == np.int64 and years[0] == 1700 and values[-1] == 2.9
 
 
