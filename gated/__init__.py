@@ -2,12 +2,12 @@
 
 from ._version import __version__
 from . import activations, callbacks, constraints, initializers, layers, losses, metrics, optimizers, regularizers
-from . import data, datasets, deploy, recipes, seq2seq, utils
+from . import data, datasets, deploy, export, interop, recipes, seq2seq, utils
 from .models import Model, Sequential
 from .saving import load_model
 
 __all__ = [
     "__version__", "Model", "Sequential", "load_model",
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "optimizers",
-    "regularizers", "utils", "data", "datasets", "deploy", "recipes", "seq2seq",
+    "regularizers", "utils", "data", "datasets", "deploy", "export", "interop", "recipes", "seq2seq",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..layers._base import Layer
 from ..layers._core import InputLayer
+from ..layers._structure import Structure, model_structure
 from ..layers._symbolic import SymbolicTensor
 from ..utils._tree import flatten_structure, map_structure
 
@@ -58,9 +59,7 @@ class Program:
 
 def trace(model: Layer, what: str) -> Program:
     """The layer calls of ``model``; ``what`` names the caller in error messages ('streaming', 'int8 ...')."""
-    from ..models import Model, Sequential
-
-    if not isinstance(model, Model):
+    if model_structure(model) is None:
         raise TypeError(f"{what} takes a gated model (Sequential or functional Model); received "
                         f"{type(model).__name__}.")
     if not model.built:
@@ -73,9 +72,7 @@ def trace(model: Layer, what: str) -> Program:
 
 
 def _input_placeholders(model, what: str) -> list[SymbolicTensor]:
-    from ..models import Sequential
-
-    if isinstance(model, Sequential):
+    if model_structure(model) is Structure.SEQUENTIAL:
         shape = model._build_input_shape
         return [SymbolicTensor((None,) + tuple(shape)[1:], model._input_dtype(), name="input")]
     if model._graph is None:
@@ -87,9 +84,7 @@ def _input_placeholders(model, what: str) -> list[SymbolicTensor]:
 
 def _inline(model, inputs: list[SymbolicTensor], program: Program, what: str) -> Any:
     """Append ``model``'s calls on ``inputs`` to ``program``; returns the output structure."""
-    from ..models import Model, Sequential
-
-    if isinstance(model, Sequential):
+    if model_structure(model) is Structure.SEQUENTIAL:
         x = inputs[0]
         for layer in model.layers:
             outs = _call(layer, (x,), {}, program, what)
@@ -114,9 +109,7 @@ def _inline(model, inputs: list[SymbolicTensor], program: Program, what: str) ->
 
 
 def _call(layer: Layer, args: tuple, kwargs: dict, program: Program, what: str) -> list[SymbolicTensor]:
-    from ..models import Model
-
-    if isinstance(layer, Model):
+    if model_structure(layer) is not None:
         if kwargs:
             raise ValueError(f"Model '{layer.name}' is called inside another model with {sorted(kwargs)}; {what} "
                              "inlines nested models called on their inputs only.")

@@ -37,6 +37,7 @@ from .._version import __version__
 from ..layers import Flatten, InputLayer, Reshape
 from . import _onnx_layers, _onnx_rnn
 from ..layers._graph import resolve_placeholders
+from ..layers._structure import Structure, model_structure
 from ._graph import GraphBuilder, Value, require_onnx
 
 OPSET = 17
@@ -56,6 +57,25 @@ def export_onnx(model: Any, filepath: str | os.PathLike | None = None) -> Any:
     if filepath is not None:
         _write(onnx, proto, os.fspath(filepath))
     return proto
+
+
+def describe(proto: Any, filepath: str | os.PathLike) -> str:
+    """What an exported file holds, for ``export(..., verbose=True)``: its path, opset, inputs and outputs."""
+    def values(items: Any) -> str:
+        parts = []
+        for value in items:
+            tensor = value.type.tensor_type
+            dims = ", ".join(d.dim_param or str(d.dim_value) for d in tensor.shape.dim)
+            parts.append(f"{value.name} ({dims}) {_ELEM_NAMES.get(tensor.elem_type, tensor.elem_type)}")
+        return "; ".join(parts)
+
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=OPSET)
+    return (f"Saved artifact at '{os.fspath(filepath)}' (ONNX, opset {opset}).\n"
+            f"  inputs:  {values(proto.graph.input)}\n  outputs: {values(proto.graph.output)}")
+
+
+_ELEM_NAMES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 10: "float16",
+               11: "float64", 16: "bfloat16"}
 
 
 def _write(onnx: Any, proto: Any, path: str) -> None:
@@ -88,12 +108,10 @@ def problems(model: Any) -> list[str]:
 
 
 def _check(model: Any) -> None:
-    from ..models import Sequential
-
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet, so its input shape is unknown. Call it on data, "
                          "pass input_shape= / an Input, or call model.build(shape) before exporting.")
-    if not isinstance(model, Sequential) and getattr(model, "_graph", None) is None:
+    if model_structure(model) not in (Structure.SEQUENTIAL, Structure.FUNCTIONAL):
         raise ValueError(f"Model '{model.name}' is a subclassed model ({type(model).__name__}); ONNX export "
                          "converts Sequential and functional models, whose layer graph is known.")
     found = problems(model)
@@ -125,13 +143,11 @@ def _input_dims(name: str, shape: tuple, is_float: bool, dynamic_time: bool, sev
 
 
 def _build(onnx: Any, model: Any) -> Any:
-    from ..models import Sequential
-
     _check(model)
     helper = onnx.helper
     b = GraphBuilder(onnx)
     dynamic_time = not any(isinstance(layer, (Flatten, Reshape)) for layer in model.layers)
-    if isinstance(model, Sequential):
+    if model_structure(model) is Structure.SEQUENTIAL:
         name = model._input_layer.name if model._input_layer is not None else "input"
         specs = [(name, tuple(model._build_input_shape), model._input_dtype())]
     else:
@@ -145,7 +161,7 @@ def _build(onnx: Any, model: Any) -> Any:
         graph_inputs.append(helper.make_tensor_value_info(name, elem, dims))
         values.append(Value(name, len(shape), elem))
 
-    if isinstance(model, Sequential):
+    if model_structure(model) is Structure.SEQUENTIAL:
         x = values[0]
         for layer in model.layers:
             x = CONVERTERS[type(layer)](b, layer, [x], {})[0]

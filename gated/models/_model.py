@@ -6,15 +6,24 @@ A model is a ``Layer`` (so a ``torch.nn.Module``) that also trains: ``compile``,
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from .. import training
+from ..deploy import Streamer
+from ..export import export as _export
 from ..layers._base import Layer, unique_name
-from ..layers._symbolic import SymbolicTensor
 from ..layers._graph import Graph, graph_config, rebuild_graph
+from ..layers._structure import Structure
+from ..layers._symbolic import SymbolicTensor
+from ..saving import save_model
+from ..saving._weights import load_weights, save_weights
+from ..training._resume import training_state as _training_progress
 from ..utils._tree import flatten_structure
+from ._summary import summary_text
 
 
 class Model(Layer):
@@ -23,6 +32,10 @@ class Model(Layer):
     Subclasses define their layers in ``__init__`` and the computation in ``call(inputs, training=None)`` (Keras's
     name) or ``forward`` (torch's); either works.
     """
+
+    @property
+    def _structure(self) -> Structure:
+        return Structure.SUBCLASSED if self._graph is None else Structure.FUNCTIONAL
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs: Any):
         if name is None and inputs is not None:
@@ -176,12 +189,24 @@ class Model(Layer):
         under torchrun, no stateful, masking or Embedding layers, no weight constraints, an optimizer among SGD,
         RMSprop, Adagrad, Adam, AdamW, Adamax and Adadelta. True requires capture and raises ValueError with the
         reasons when it cannot run; False never captures. ``model.last_step_path`` says how the last step ran
-        and why. ``run_eagerly=True`` implies jit_compile=False, as in Keras."""
-        from ..training import CompiledModel
+        and why. ``run_eagerly=True`` implies jit_compile=False, as in Keras.
 
+        ``steps_per_execution``: only 1 (each step is its own call; on CUDA the captured step already removes the
+        per-step launch cost that Keras amortises with it). ``auto_scale_loss``: Keras scales the loss only under
+        a ``mixed_float16`` policy; gated models compute in one dtype, so it changes nothing for float32, bfloat16
+        and float64 weights, and a float16 model is refused (no loss scaling here: train it in float32 or
+        bfloat16)."""
+        _check_steps_per_execution(steps_per_execution)
+        if not isinstance(auto_scale_loss, bool):
+            raise TypeError(f"compile(auto_scale_loss=...) takes True or False; received {auto_scale_loss!r}.")
+        if auto_scale_loss and self.built and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise NotImplementedError(
+                f"Model '{self.name}' has float16 weights, and compile(auto_scale_loss=True) would need dynamic loss "
+                "scaling, which gated does not implement. Train in float32 or bfloat16 (no scaling needed), or pass "
+                "auto_scale_loss=False to train float16 weights without scaling.")
         if run_eagerly is True:
             jit_compile = False
-        self.compiled = CompiledModel(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+        self.compiled = training.CompiledModel(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
                                       metrics=metrics, weighted_metrics=weighted_metrics, device=device,
                                       jit_compile=jit_compile)
 
@@ -201,9 +226,7 @@ class Model(Layer):
         ``resume_from``: a checkpoint written by ``ModelCheckpoint(..., save_training_state=True)``; training
         continues from the batch after it, with the same data, callbacks and settings as the run that wrote it.
         """
-        from ..training import fit
-
-        return fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        return training.fit(self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                    validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                    class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
@@ -214,24 +237,18 @@ class Model(Layer):
                  sample_weight: Any = None, steps: int | None = None, callbacks: Sequence[Any] | None = None,
                  return_dict: bool = False, check_finite: bool = True):
         """Loss and metrics on data, as ``keras.Model.evaluate``; ``check_finite`` as in ``fit``."""
-        from ..training import evaluate
-
-        return evaluate(self, x=x, y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+        return training.evaluate(self, x=x, y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                         steps=steps, callbacks=callbacks, return_dict=return_dict, check_finite=check_finite)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: Sequence[Any] | None = None, check_finite: bool = True):
         """Outputs as numpy arrays, computed in batches in inference mode; ``check_finite`` as in ``fit``."""
-        from ..training import predict
-
-        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
+        return training.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks,
                        check_finite=check_finite)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
-        from ..training import train_on_batch
-
-        return train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight,
+        return training.train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight,
                               return_dict=return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
@@ -244,10 +261,14 @@ class Model(Layer):
     # ------------------------------------------------------------------ reporting and weights files
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
-        """Print a Keras-style table: layer (type), output shape, parameters, and the totals."""
-        from ._summary import summary_text
+        """Print a Keras-style table: layer (type), output shape, parameters, and the totals.
 
-        text = summary_text(self, line_length=line_length, show_trainable=show_trainable)
+        As in Keras: ``line_length`` (characters), ``positions`` (the right end of each column, as fractions of the
+        line length or in characters), ``expand_nested`` (nested models' layers, indented, under their row),
+        ``show_trainable`` (a column with Y/N), ``layer_range=[first, last]`` (names or regular expressions; the
+        rows from the first match to the last match)."""
+        text = summary_text(self, line_length=line_length, positions=positions, expand_nested=expand_nested,
+                            show_trainable=show_trainable, layer_range=layer_range)
         (print_fn or print)(text)
 
     def save(self, filepath: str, overwrite: bool = True, include_optimizer: bool = True,
@@ -255,34 +276,26 @@ class Model(Layer):
         """Write the whole model - architecture, weights, compile settings, optimizer state - to one file
         (any name; ``.gated`` suggested). Load it with ``gated.load_model(path)``. ``training_state`` (during fit)
         also records the training progress for ``fit(..., resume_from=path)``."""
-        from ..saving import save_model
-        from ..training._resume import training_state as progress
-
-        extra = progress(self) if training_state else None
+        extra = _training_progress(self) if training_state else None
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, extra_state=extra)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write the weights (Keras layout and names) to a safetensors file."""
-        from ..saving._weights import save_weights
-
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, skip_mismatch: bool = False) -> None:
-        """Read weights written by ``save_weights``; every mismatch is listed before anything changes."""
-        from ..saving._weights import load_weights
-
-        load_weights(self, filepath)
+        """Read weights written by ``save_weights``; every mismatch is listed before anything changes.
+        ``skip_mismatch=True`` (Keras's option) loads the layers whose weights fit and leaves the others as they are,
+        with a warning naming each skipped weight."""
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def export(self, filepath: str, format: str = "onnx", verbose: Any = None, **kwargs: Any) -> None:
-        """Write the model for deployment, as ``keras.Model.export``; ``format="onnx"`` (see gated.export)."""
-        from ..export import export
-
-        export(self, filepath, format=format, **kwargs)
+        """Write the model for deployment, as ``keras.Model.export``; ``format="onnx"`` (see gated.export).
+        ``verbose`` (default True, as in Keras) prints what was written: the file, its inputs and outputs."""
+        _export(self, filepath, format=format, verbose=True if verbose is None else verbose, **kwargs)
 
     def stream(self, batch_size: int = 1) -> Any:
         """A ``gated.deploy.Streamer`` for online prediction: ``step(x_t)`` per timestep, states carried."""
-        from ..deploy import Streamer
-
         return Streamer(self, batch_size=batch_size)
 
     def get_config(self) -> dict[str, Any]:
@@ -303,9 +316,17 @@ class Model(Layer):
         return model
 
 
-def _accepts(fn: Any, name: str) -> bool:
-    import inspect
+def _check_steps_per_execution(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"compile(steps_per_execution=...) takes a positive integer; received {value!r}.")
+    if value != 1:
+        raise NotImplementedError(
+            f"compile(steps_per_execution={value}) is not supported: gated runs every training step as its own call "
+            "(on CUDA as a captured graph, which already removes the per-step launch cost Keras amortises with it). "
+            "Leave steps_per_execution at 1; the training result is the same.")
 
+
+def _accepts(fn: Any, name: str) -> bool:
     try:
         return name in inspect.signature(fn).parameters
     except (TypeError, ValueError):

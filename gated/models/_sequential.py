@@ -8,6 +8,7 @@ import torch
 
 from ..layers._base import Layer
 from ..layers._core import InputLayer
+from ..layers._structure import Structure
 from ..layers._symbolic import SymbolicTensor
 from ._model import Model
 
@@ -18,6 +19,8 @@ class Sequential(Model):
     The input shape comes from an ``Input(shape=...)`` first element, from ``input_shape=`` on the first layer, or
     from the first call; until then the model is not built.
     """
+
+    _structure = Structure.SEQUENTIAL
 
     def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None, trainable: bool = True,
                  **kwargs: Any):
