@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import metrics as _metrics
+
 __all__ = ["PlotDependencyError", "training_curves", "forecast", "confusion_matrix", "attention"]
 
 INSTALL_HINT = 'pip install "gated[plot]"'
@@ -139,8 +141,6 @@ def _direction(name: str) -> str | None:
         return "min"
     if "accuracy" in lowered or lowered in ("acc",):
         return "max"
-    from . import metrics as _metrics
-
     try:
         direction = _metrics.get(name).direction
     except (ValueError, TypeError):

@@ -12,7 +12,8 @@ The model a callback acts on needs only what that callback uses:
 Logs passed to the hooks hold Python floats, keyed as Keras keys them (``'loss'``, ``'accuracy'``, ``'val_loss'``).
 """
 
-from ._callback import Callback, CallbackList, History, LambdaCallback
+from ._callback import Callback, History, LambdaCallback
+from ._list import CallbackList
 from ._learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from ._logging import CSVLogger, ProgbarLogger, TerminateOnNaN
 from ._monitor import EarlyStopping, ModelCheckpoint

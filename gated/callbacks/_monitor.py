@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import metrics as _metrics
 from ..utils._processes import is_main_process
 from ._callback import Callback, print_msg
 
@@ -51,8 +52,6 @@ def _metric_direction(model, name: str) -> str | None:
             pending.extend(inner)
     if name.lower() in ("accuracy", "acc"):  # resolved per task in compile; every variant is 'up'
         return "up"
-    from .. import metrics as _metrics
-
     try:
         return _metrics.get(name).direction
     except (ValueError, TypeError):  # not a registered metric name

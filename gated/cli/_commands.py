@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets, recipes
+from .. import datasets, plot, recipes
 from .._version import __version__
 from ._sources import SERIES, align_lengths, as_float_list, describe_sources, load_labeled, load_series
 
@@ -44,8 +44,6 @@ def _fit_verbose(args) -> int:
 def _plot_module(args):
     if not args.plot:
         return None
-    from .. import plot
-
     plot._matplotlib()  # fail before training, with the install hint, when matplotlib is missing
     os.makedirs(args.plot, exist_ok=True)
     return plot

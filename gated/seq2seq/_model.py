@@ -34,7 +34,8 @@ from .. import layers as _layers
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from ..models import Model
-from ..saving import register_serializable
+from ..saving import load_model, register_serializable
+from ..utils._modes import training_mode
 from . import _search
 from ._vocab import (
     CHARS, END, INTEGERS, PAD, REAL, START, TOKENS, RealSpec, Vocabulary, as_real_array, pad_ids, sequence_kind,
@@ -388,24 +389,19 @@ class Seq2Seq(Model):
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))  # similar lengths share a batch
         results: list[Any] = [None] * len(sources)
         device = self._device()
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for start in range(0, len(order), batch_size):
-                    chunk = order[start:start + batch_size]
-                    source = torch.as_tensor(pad_ids([sources[i] for i in chunk]), device=device)
-                    memory, states = self.encode(source)
-                    if beam_width == 1:
-                        found = _search.greedy_search(self.step, states, memory, len(chunk), max_length, device,
-                                                      keep_attention=return_attention)
-                    else:
-                        found = _search.beam_search(self.step, states, memory, len(chunk), beam_width, max_length,
-                                                    device, length_penalty, keep_attention=return_attention)
-                    for i, hypothesis in zip(chunk, found):
-                        results[i] = hypothesis
-        finally:
-            self.train(was_training)
+        with training_mode(self, False), torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                chunk = order[start:start + batch_size]
+                source = torch.as_tensor(pad_ids([sources[i] for i in chunk]), device=device)
+                memory, states = self.encode(source)
+                if beam_width == 1:
+                    found = _search.greedy_search(self.step, states, memory, len(chunk), max_length, device,
+                                                  keep_attention=return_attention)
+                else:
+                    found = _search.beam_search(self.step, states, memory, len(chunk), beam_width, max_length,
+                                                device, length_penalty, keep_attention=return_attention)
+                for i, hypothesis in zip(chunk, found):
+                    results[i] = hypothesis
         predictions = [self.target_spec.decode(h.tokens) for h in results]
         if not return_attention:
             return predictions
@@ -420,21 +416,16 @@ class Seq2Seq(Model):
         source = self._encode_side(x, self.source_spec, "predict x", target=False)
         device = self._device()
         out = []
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for start in range(0, len(source), batch_size):
-                    chunk = torch.as_tensor(source[start:start + batch_size], device=device)
-                    memory, states = self.encode(chunk)
-                    value = torch.zeros((len(chunk), 1, self.target_spec.features), device=device)
-                    values = []
-                    for _ in range(steps):
-                        value, states, _ = self.decode(value, states, memory)
-                        values.append(value)
-                    out.append(torch.cat(values, dim=1).cpu().numpy())
-        finally:
-            self.train(was_training)
+        with training_mode(self, False), torch.no_grad():
+            for start in range(0, len(source), batch_size):
+                chunk = torch.as_tensor(source[start:start + batch_size], device=device)
+                memory, states = self.encode(chunk)
+                value = torch.zeros((len(chunk), 1, self.target_spec.features), device=device)
+                values = []
+                for _ in range(steps):
+                    value, states, _ = self.decode(value, states, memory)
+                    values.append(value)
+                out.append(torch.cat(values, dim=1).cpu().numpy())
         result = np.concatenate(out)
         return result[..., 0] if self.target_spec.squeeze else result
 
@@ -463,8 +454,6 @@ class Seq2Seq(Model):
     @classmethod
     def load(cls, filepath: str | os.PathLike) -> "Seq2Seq":
         """A model written by ``save``, with its vocabularies (the same as ``gated.load_model``)."""
-        from ..saving import load_model
-
         model = load_model(filepath)
         if not isinstance(model, cls):
             raise ValueError(f"{os.fspath(filepath)} holds a {type(model).__name__}, not a {cls.__name__}; load it "
