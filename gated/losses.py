@@ -26,6 +26,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from .saving import _registry
 from .utils._naming import to_snake_case, unknown_name_error
 from .utils._tensors import as_tensor, broadcast_multiply, pair, prediction, squeeze_or_expand_to_same_rank
 
@@ -527,10 +528,8 @@ def get(identifier: Any, y_true_shape: tuple[int, ...] | None = None,
         return None
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, dict):  # Keras's serialized form
-        if identifier.get("class_name") not in _CLASSES:
-            raise unknown_name_error("loss class", str(identifier.get("class_name")), _CLASSES, plural="loss classes")
-        return _CLASSES[identifier["class_name"]].from_config(dict(identifier.get("config", {})))
+    if isinstance(identifier, dict):  # the serialized form: a built-in, registered or custom_objects class
+        return get(deserialize(identifier), y_true_shape, y_pred_shape)
     if isinstance(identifier, str):
         return _from_name(identifier, y_true_shape, y_pred_shape)
     if inspect.isclass(identifier) and issubclass(identifier, Loss):
@@ -571,5 +570,11 @@ def _from_name(name: str, y_true_shape, y_pred_shape) -> Loss:
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    """Keras's serialized form of a built-in loss: ``{'class_name': ..., 'config': ...}``."""
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """Keras's serialized form of a loss: ``{'class_name': ..., 'config': ...}`` (``gated.saving.serialize``)."""
+    return _registry.serialize(loss)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+    """The loss ``serialize`` described: a built-in class by name, or a class or function registered with
+    ``gated.saving.register_serializable`` or given in ``custom_objects`` (``gated.saving.deserialize``)."""
+    return _registry.deserialize(config, custom_objects, module_objects=_CLASSES, base=Loss)

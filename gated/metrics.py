@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from . import losses as _losses
+from .saving import _registry
 from .utils._confusion import NEG_INF, STATE_DTYPE, confusion_counts, evenly_distributed, parse_thresholds
 from .utils._naming import to_snake_case, unknown_name_error
 from .utils._tensors import as_tensor, broadcast_multiply, prediction, squeeze_or_expand_to_same_rank
@@ -571,11 +572,7 @@ def get(identifier: Any, *, y_true_shape: tuple[int, ...] | None = None, y_pred_
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, dict) and "class_name" in identifier:  # the serialized form saved model files hold
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise unknown_name_error("metric class", str(identifier["class_name"]), _CLASSES,
-                                     plural="metric classes")
-        return cls.from_config(dict(identifier.get("config", {})))
+        return get(deserialize(identifier), y_true_shape=y_true_shape, y_pred_shape=y_pred_shape, loss=loss)
     if isinstance(identifier, str):
         if identifier.lower() in ("accuracy", "acc"):
             return _accuracy_for(identifier, y_true_shape, y_pred_shape, loss)
@@ -592,6 +589,17 @@ def get(identifier: Any, *, y_true_shape: tuple[int, ...] | None = None, y_pred_
         return MeanMetricWrapper(identifier, name=getattr(identifier, "name", None))
     raise TypeError(f"A metric must be a name, a Metric or a function (y_true, y_pred) -> values; received "
                     f"{type(identifier).__name__} {identifier!r}.")
+
+
+def serialize(metric: Metric) -> dict[str, Any]:
+    """Keras's serialized form of a metric: ``{'class_name': ..., 'config': ...}`` (``gated.saving.serialize``)."""
+    return _registry.serialize(metric)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+    """The metric ``serialize`` described: a built-in class by name, or a class or function registered with
+    ``gated.saving.register_serializable`` or given in ``custom_objects`` (``gated.saving.deserialize``)."""
+    return _registry.deserialize(config, custom_objects, module_objects=_CLASSES, base=Metric)
 
 
 def _accuracy_for(name: str, y_true_shape, y_pred_shape, loss) -> Metric:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
+from .saving import _registry
 from .utils._naming import to_snake_case, unknown_name_error
 
 Tensor = torch.Tensor
@@ -687,8 +688,8 @@ def get(identifier: Any, params: Iterable | torch.nn.Module | None = None) -> Op
             raise unknown_name_error("optimizer", identifier, _CLASSES,
                                      hint=" Or pass an optimizer object, such as a torch.optim.Optimizer.")
         optimizer = _CLASSES[identifier.lower()]()
-    elif isinstance(identifier, dict):
-        optimizer = _from_keras_config(str(identifier.get("class_name")), identifier.get("config", {}))
+    elif isinstance(identifier, dict):  # a serialized gated or Keras optimizer, or a registered custom one
+        optimizer = deserialize(identifier)
     elif isinstance(identifier, Optimizer):
         optimizer = identifier
     elif isinstance(identifier, torch.optim.Optimizer) or (
@@ -704,6 +705,25 @@ def get(identifier: Any, params: Iterable | torch.nn.Module | None = None) -> Op
     if params is not None and not optimizer.built:
         optimizer.build(params)
     return optimizer
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """The serialized form ``{'class_name': ..., 'config': ...}`` (``gated.saving.serialize``)."""
+    return _registry.serialize(optimizer)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Optimizer:
+    """The optimizer ``serialize`` described, or one from a Keras optimizer's serialized form: a built-in class by
+    name (any case: ``'Adam'``, ``'adam'``), or a class registered with ``gated.saving.register_serializable`` or
+    given in ``custom_objects`` (``gated.saving.deserialize``)."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    builtin = {name: _CLASSES[name.lower()]} if isinstance(name, str) and name.lower() in _CLASSES else None
+    try:
+        return _registry.deserialize(config, custom_objects, module_objects=builtin, base=Optimizer)
+    except _registry.UnknownClassError:
+        raise unknown_name_error("optimizer", str(name), _CLASSES,
+                                 hint=" A custom optimizer class loads when registered with "
+                                      "@gated.saving.register_serializable() or passed in custom_objects.") from None
 
 
 def _from_keras_config(class_name: str, config: dict[str, Any]) -> Optimizer:

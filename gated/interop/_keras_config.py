@@ -23,6 +23,7 @@ from .. import layers as _layers
 from .. import regularizers as _regularizers
 from ..layers._base import Layer
 from ..layers._symbolic import SymbolicTensor
+from ..models import Model, Sequential
 
 _RNN_KEYS = (
     "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
@@ -227,8 +228,6 @@ def build_model(class_name: str, config: dict) -> tuple[Layer, dict[str, Layer]]
     Returns the model and, in Keras's saving order, ``{h5 path: layer}`` for every layer (the paths under which
     Keras's ``model.weights.h5`` stores each layer's variables).
     """
-    from ..models import Sequential
-
     specs = list(config.get("layers", []))
     name = config.get("name", "model")
     if class_name == "Sequential":
@@ -286,8 +285,6 @@ def _tensor_refs(structure: Any, path: tuple = ()) -> list[tuple[tuple, list]]:
 
 
 def _functional(name: str, config: dict, specs: list[dict]) -> tuple[Layer, dict[str, Layer]]:
-    from ..models import Model
-
     by_name = {spec.get("name", spec.get("config", {}).get("name")): spec for spec in specs}
     ops = {n for n, spec in by_name.items() if is_operation(spec)}
     # An operation is fine when everything it feeds is a mask that gated derives itself (or another such

@@ -7,6 +7,7 @@ from typing import Any
 from ..layers import InputLayer
 from ..layers._base import Layer
 from ..layers._graph import resolve_placeholders
+from ..models import Sequential
 from . import _keras_config
 
 # gated-only settings, absent from Keras's layer signatures.
@@ -52,8 +53,6 @@ def to_keras(model: Layer) -> Any:
     ``ValueError``. The Keras model computes in float32 under Keras's default dtype policy.
     """
     keras = _require_keras()
-    from ..models import Sequential
-
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet; call it on data or build it first.")
     pairs: list[tuple[Layer, Any]] = []

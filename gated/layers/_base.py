@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .. import regularizers as _regularizers
+from ..saving import _registry
 from ._symbolic import Node, SymbolicTensor, is_symbolic, shape_of
 
 _NAME_COUNTS: dict[str, int] = defaultdict(int)
@@ -116,6 +117,12 @@ class Layer(nn.Module):
     supports_masking = False
     # Layers whose inputs are indices (Embedding) keep integer inputs as they are.
     _integer_inputs = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """gated's own layer and model classes enter the serialization registry when defined, so a saved config
+        finds them by class name; a user's class registers with ``gated.saving.register_serializable()``."""
+        super().__init_subclass__(**kwargs)
+        _registry.register_builtin(cls)
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | torch.dtype | None = None, input_shape: Sequence[int | None] | None = None,

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..saving import _registry
 from ._base import Layer
 from ._recurrent import RNN
 
@@ -139,20 +140,15 @@ class Bidirectional(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["merge_mode"] = self.merge_mode
-        config["layer"] = {"class_name": type(self.forward_layer).__name__,
-                           "config": self.forward_layer.get_config()}
-        config["backward_layer"] = {"class_name": type(self.backward_layer).__name__,
-                                    "config": self.backward_layer.get_config()}
+        config["layer"] = _registry.serialize(self.forward_layer)
+        config["backward_layer"] = _registry.serialize(self.backward_layer)
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Bidirectional":
-        from .. import layers as _recurrent  # the public layer classes (GRU, LSTM, MinGRU, ...)
-
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Bidirectional":
         config = dict(config)
-        spec, backward_spec = config.pop("layer"), config.pop("backward_layer", None)
-        layer = getattr(_recurrent, spec["class_name"]).from_config(spec["config"])
-        backward = None
-        if backward_spec is not None:
-            backward = getattr(_recurrent, backward_spec["class_name"]).from_config(backward_spec["config"])
+        layer = _registry.deserialize(config.pop("layer"), custom_objects, base=Layer)
+        backward = config.pop("backward_layer", None)
+        if backward is not None:
+            backward = _registry.deserialize(backward, custom_objects, base=Layer)
         return cls(layer, backward_layer=backward, **config)

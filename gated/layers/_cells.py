@@ -23,6 +23,7 @@ from torch import nn
 
 from .. import activations, constraints, initializers, regularizers
 from ..saving import _convert
+from ..saving import _registry
 from ._base import Layer, WeightSpec
 
 Masks = torch.Tensor | list[torch.Tensor] | None
@@ -448,8 +449,14 @@ class StackedRNNCells(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["cells"] = [{"class_name": type(c).__name__, "config": c.get_config()} for c in self.cells]
+        config["cells"] = [_registry.serialize(c) for c in self.cells]
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "StackedRNNCells":
+        config = dict(config)
+        cells = [_registry.deserialize(c, custom_objects, base=Layer) for c in config.pop("cells")]
+        return cls(cells, **config)
 
 
 def _flat_sizes(state_size: Any) -> list[int]:

@@ -8,6 +8,7 @@ need no translation. Shape legend: B batch, T timesteps, F features, H units.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable, Iterator, Sequence
 
@@ -19,6 +20,7 @@ from .. import activations as _activations
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from ..saving import _registry
 from ._base import Layer, WeightSpec, describe_array
 from ._symbolic import Node, SymbolicTensor
 
@@ -608,7 +610,8 @@ class Lambda(Layer):
 
     ``output_shape`` (without the batch axis, or a callable on the full input shape) is used for symbolic
     calls; without it the function is traced once on zeros, with unknown sizes taken as 1.
-    ``get_config`` holds the function object itself: it round-trips in one process, not through a file.
+    A function registered with ``gated.saving.register_serializable()`` is saved by name, so the layer loads from a
+    file; any other function stays in ``get_config`` as the object itself, which round-trips in one process only.
     """
 
     def __init__(self, function: Callable, output_shape: Any = None, mask: Any = None,
@@ -640,12 +643,24 @@ class Lambda(Layer):
         return (batch,) + tuple(out.shape[1:])
 
     def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "function": self.function, "arguments": dict(self.arguments)}
+        config = {**super().get_config(), "function": _by_name(self.function), "arguments": dict(self.arguments)}
         if self._output_shape is not None:
-            config["output_shape"] = self._output_shape
+            config["output_shape"] = _by_name(self._output_shape)
         if self.mask is not None:
-            config["mask"] = self.mask
+            config["mask"] = _by_name(self.mask)
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Lambda":
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            if _registry.is_serialized(config.get(key)):
+                config[key] = _registry.deserialize(config[key])
+        return cls(**config)
 
     def _summary_args(self) -> str:
         return f"function={getattr(self.function, '__name__', type(self.function).__name__)}"
+
+def _by_name(value: Any) -> Any:
+    """A registered function in its serialized form (saved by name); anything else as it is."""
+    return _registry.serialize(value) if inspect.isroutine(value) and _registry.loads_by_name(value) else value

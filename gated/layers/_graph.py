@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
+from ..saving import _registry
 from ..utils._tree import flatten_structure, map_structure
 from ._base import Layer
 from ._core import InputLayer
 from ._symbolic import Node, SymbolicTensor
-from ._wrappers import deserialize_layer, serialize_layer
 
 
 def resolve_placeholders(structure: Any, values: dict[int, Any]) -> Any:
@@ -137,7 +137,7 @@ def graph_config(graph: Graph) -> dict[str, Any]:
     for node in nodes:
         if id(node.layer) not in seen:
             seen.add(id(node.layer))
-            layers.append(serialize_layer(node.layer))
+            layers.append(_registry.serialize(node.layer))
 
     def ref(leaf: Any) -> Any:
         if isinstance(leaf, SymbolicTensor):
@@ -154,17 +154,13 @@ def graph_config(graph: Graph) -> dict[str, Any]:
 
 def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) -> tuple[Any, Any]:
     """Recreate the layers and replay the calls on new placeholders; returns (inputs, outputs)."""
-    layers = {}
+    layers: dict[str, Layer] = {}
     for spec in config["layers"]:
-        layer = deserialize_layer(spec, custom_objects)
+        layer = _registry.deserialize(spec, custom_objects, base=Layer)
         layers[layer.name] = layer
-    produced: list[list[SymbolicTensor]] = []
-    input_layers = [layers[spec["config"]["name"]] for spec in config["layers"]
-                    if spec["class_name"] == "InputLayer"]
-    by_name = {layer.name: layer for layer in input_layers}
-    for spec in config["layers"]:
-        if spec["class_name"] == "InputLayer":
-            produced.append([by_name[spec["config"]["name"]].output])
+    # The input layers come first, in the order of the input nodes the calls refer to.
+    produced: list[list[SymbolicTensor]] = [[layer.output] for layer in layers.values()
+                                            if isinstance(layer, InputLayer)]
 
     def resolve(leaf: Any) -> Any:
         if isinstance(leaf, dict) and set(leaf) == {"__tensor__"}:

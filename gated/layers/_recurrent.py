@@ -17,6 +17,7 @@ from torch import nn
 from ..kernels import _cpu_gru, _cpu_lstm, _dispatch, _gpu_gru
 from ..kernels._fused import run_fused
 from ..saving import _convert
+from ..saving import _registry
 from ._base import Layer, describe_array
 from ._cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell, StackedRNNCells, _flat_sizes
 
@@ -295,23 +296,16 @@ class RNN(Layer):
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
         })
-        if type(self) is RNN:
-            config["cell"] = {"class_name": type(self.cell).__name__, "config": self.cell.get_config()}
+        if getattr(type(self), "cell_class", None) is None:  # the cell was an argument (RNN and its subclasses)
+            config["cell"] = _registry.serialize(self.cell)
             config["use_cudnn"] = self.use_cudnn
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "RNN":
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "RNN":
         config = dict(config)
-        if cls is RNN:
-            from . import _cells
-
-            spec = config.pop("cell")
-            if spec["class_name"] == "StackedRNNCells":
-                cells = [getattr(_cells, c["class_name"]).from_config(c["config"])
-                         for c in spec["config"]["cells"]]
-                return cls(cells, **config)
-            return cls(getattr(_cells, spec["class_name"]).from_config(spec["config"]), **config)
+        if "cell" in config:  # RNN(cell) and its subclasses that take a cell; GRU, LSTM, ... build their own
+            return cls(_registry.deserialize(config.pop("cell"), custom_objects, base=Layer), **config)
         return cls(**config)
 
 

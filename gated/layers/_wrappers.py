@@ -1,7 +1,8 @@
 """Layers that wrap another layer: ``TimeDistributed`` (``Bidirectional`` is in ``_bidirectional.py``).
 
 A wrapper holds its inner layer as a child module, so the inner weights are the wrapper's weights
-(``get_weights``, ``trainable``, ``.to(device)``), and its config nests the inner layer's config.
+(``get_weights``, ``trainable``, ``.to(device)``), and its config nests the inner layer's config in the registry's
+form (``gated.saving.serialize``), so a registered custom layer inside a wrapper saves and loads like a built-in.
 """
 
 from __future__ import annotations
@@ -11,31 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..saving import _registry
 from ._base import Layer, describe_array
-
-
-def serialize_layer(layer: Layer) -> dict[str, Any]:
-    """``{'class_name': ..., 'config': ...}``, the nested form Keras uses inside a wrapper's config."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize_layer(spec: Any, custom_objects: dict[str, Any] | None = None) -> Layer:
-    """A layer from ``serialize_layer``'s dict (or a layer instance, returned as is)."""
-    if isinstance(spec, Layer):
-        return spec
-    if not isinstance(spec, dict) or "class_name" not in spec:
-        raise TypeError(f"Expected a layer or a dict with 'class_name' and 'config', received {spec!r}.")
-    from .. import layers as _layers  # the public layer classes; imported late to avoid a cycle
-
-    name = spec["class_name"]
-    from ..saving._model_file import registered
-
-    cls = (custom_objects or {}).get(name) or registered(name) or getattr(_layers, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(
-            f"Unknown layer class '{name}' in a wrapper config. Pass it with custom_objects={{'{name}': {name}}}."
-        )
-    return cls.from_config(dict(spec.get("config", {})))
 
 
 def _check_wrapped(wrapper: str, layer: Any) -> Layer:
@@ -121,12 +99,12 @@ class TimeDistributed(Layer):
         return (child_out[0], input_shape[1]) + tuple(child_out[1:])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+        return {**super().get_config(), "layer": _registry.serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "TimeDistributed":
         config = dict(config)
-        layer = deserialize_layer(config.pop("layer"), custom_objects)
+        layer = _registry.deserialize(config.pop("layer"), custom_objects, base=Layer)
         return cls(layer, **config)
 
     def _summary_args(self) -> str:
@@ -147,4 +125,5 @@ def _unfold(outputs: Any, batch: int, steps: int) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------- further wrappers
-# New wrappers go below; serialize_layer, deserialize_layer and _check_wrapped above are meant to be shared.
+# New wrappers go below; _check_wrapped above is meant to be shared, and the inner layer's config goes through
+# gated.saving's serialize / deserialize (with base=Layer), as TimeDistributed's does.

@@ -10,6 +10,7 @@ from ..layers._base import Layer
 from ..layers._core import InputLayer
 from ..layers._structure import Structure
 from ..layers._symbolic import SymbolicTensor
+from ..saving import _registry
 from ._model import Model
 
 
@@ -133,20 +134,16 @@ class Sequential(Model):
         return shape
 
     def get_config(self) -> dict[str, Any]:
-        from ..layers._wrappers import serialize_layer
-
         config = Layer.get_config(self)
-        config["layers"] = [serialize_layer(layer) for layer in self._stack]
+        config["layers"] = [_registry.serialize(layer) for layer in self._stack]
         if self._build_input_shape is not None:
             config["build_input_shape"] = list(self._build_input_shape)
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
-        from ..layers._wrappers import deserialize_layer
-
         config = dict(config)
-        layers = [deserialize_layer(spec, custom_objects) for spec in config.pop("layers", [])]
+        layers = [_registry.deserialize(spec, custom_objects, base=Layer) for spec in config.pop("layers", [])]
         build_shape = config.pop("build_input_shape", None)
         config.pop("batch_input_shape", None)
         model = cls(layers, **config)

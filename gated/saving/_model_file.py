@@ -6,7 +6,8 @@ Layout (format version 1)::
         format          "gated.model"
         format_version  "1"
         gated_version   the writer's version
-        model           JSON: {"class_name": "Sequential" | "Model" | <registered>, "config": {...}}
+        model           JSON: gated.saving.serialize(model), {"class_name": "Sequential" | "Model" | <registered>,
+                        "config": {...}} with every nested layer in the same form (``_registry.py``)
         weight_names    JSON: ["gru/kernel", ...], in get_weights() order (Keras's layout)
         compile         JSON or "": the compile() arguments when they can be written as names and configs
         state           JSON or "": any other state (optimizer, training progress) with tensor references
@@ -15,12 +16,14 @@ Layout (format version 1)::
         state/...       tensors referenced from the JSON state
 
 Loading parses JSON and raw tensors only - nothing is unpickled, so an untrusted file cannot run code. Custom
-layers load through ``register_serializable`` or ``custom_objects``. Writes go to a temporary file in the same
-folder and are renamed over the target, so a crash never leaves a damaged file in place of the last good one.
+classes (layers, cells, models, losses, metrics) load through ``register_serializable`` or ``custom_objects``.
+Writes go to a temporary file in the same folder and are renamed over the target, so a crash never leaves a damaged
+file in place of the last good one.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
@@ -32,24 +35,27 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from .._version import __version__
+from . import _registry
 
 FORMAT = "gated.model"
 FORMAT_VERSION = 1
-_REGISTRY: dict[str, type] = {}
 
 
-def register_serializable(cls: type | None = None, *, name: str | None = None) -> Any:
-    """Make a custom layer or model class loadable by name: ``@gated.saving.register_serializable()``."""
+def weight_names(model) -> list[str]:
+    """'<layer path>/<weight name>' for every weight, in get_weights() order (model files and weights files)."""
+    names: list[str] = []
 
-    def register(klass: type) -> type:
-        _REGISTRY[name or klass.__name__] = klass
-        return klass
+    def walk(layer, prefix: str) -> None:
+        for spec in layer._own_weight_specs():
+            names.append(f"{prefix}{layer.name}/{spec.name}")
+        for sub in layer.sublayers():
+            walk(sub, f"{prefix}{layer.name}/")
 
-    return register(cls) if cls is not None else register
-
-
-def registered(name: str) -> type | None:
-    return _REGISTRY.get(name)
+    for layer in model.sublayers():
+        walk(layer, "")
+    for spec in model._own_weight_specs():
+        names.append(f"{model.name}/{spec.name}")
+    return names
 
 
 # ---------------------------------------------------------------------------------------------- state trees
@@ -92,6 +98,9 @@ def unpack_state(tree: Any, tensors: Callable[[str], np.ndarray]) -> Any:
 
 # ---------------------------------------------------------------------------------------------- compile config
 def _compile_config(model) -> dict[str, Any] | None:
+    """The compile() arguments as names and serialized objects: gated's own losses, metrics and optimizers, and
+    registered classes and functions. None when one of them is a Python object a loader could not find by name
+    (the file then loads uncompiled)."""
     compiled = model.compiled
     if compiled is None:
         return None
@@ -105,13 +114,14 @@ def _compile_config(model) -> dict[str, Any] | None:
         if isinstance(value, dict):
             parts = {k: plain(v) for k, v in value.items()}
             return None if any(p is _UNSAVED for p in parts.values()) else parts
-        if hasattr(value, "get_config") and type(value).__module__.startswith("gated."):
-            return {"class_name": type(value).__name__, "config": value.get_config()}
+        if inspect.isclass(value):
+            return _UNSAVED  # compile(loss=SomeLoss) would come back as an instance, named differently
+        if _registry.loads_by_name(value) or _is_gated_object(value):
+            return _registry.serialize(value)
         return _UNSAVED
 
-    optimizer = compiled.optimizer
     config = {
-        "optimizer": plain(optimizer) if type(optimizer).__module__ == "gated.optimizers" else _UNSAVED,
+        "optimizer": plain(compiled.optimizer),
         "loss": plain(compiled.loss_spec),
         "loss_weights": plain(compiled.loss_weights_spec),
         "metrics": plain(compiled.metrics_spec),
@@ -123,6 +133,18 @@ def _compile_config(model) -> dict[str, Any] | None:
 
 
 _UNSAVED = object()
+
+
+def _is_gated_object(value: Any) -> bool:
+    """One of gated's built-in losses, metrics and optimizers (their modules resolve them by class name) that comes
+    back from its config; a torch optimizer or a wrapped Python function does not, and is not written."""
+    if not (hasattr(value, "get_config") and type(value).__module__.startswith("gated.")):
+        return False
+    try:
+        type(value).from_config(value.get_config())
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- saving
@@ -148,13 +170,11 @@ def atomic_save(tensors: dict[str, np.ndarray], metadata: dict[str, str], filepa
 def save_model(model, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True,
                extra_state: Any = None) -> None:
     """Write ``model`` (architecture, weights, compile settings, optimizer state) to one file."""
-    from ._weights import weight_names
-
     filepath = os.fspath(filepath)
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
     class_name = type(model).__name__
-    if class_name not in ("Sequential", "Model") and registered(class_name) is not type(model):
+    if not _registry.loads_by_name(model):
         raise ValueError(
             f"Model '{model.name}' is a {class_name}; register the class to save it whole "
             f"(@gated.saving.register_serializable() on {class_name}, with get_config/from_config), or save its "
@@ -173,7 +193,7 @@ def save_model(model, filepath: str | os.PathLike, overwrite: bool = True, inclu
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "gated_version": __version__,
-        "model": _dumps({"class_name": class_name, "config": model.get_config()}, model),
+        "model": _dumps(_registry.serialize(model), model),
         "weight_names": json.dumps(weight_names(model)),
         "compile": json.dumps(_compile_config(model)) if include_optimizer else "null",
         "state": json.dumps(pack_state(state, "state/", tensors)) if state else "null",
@@ -254,49 +274,59 @@ def _json(metadata: dict[str, str], key: str, filepath: str) -> Any:
         raise ValueError(f"{filepath}: the '{key}' section is not valid JSON ({err}); the file is damaged.") from None
 
 
-def load_model(filepath: str | os.PathLike, custom_objects: dict[str, type] | None = None, compile: bool = True):
-    """Load a model written by ``model.save``; with ``compile`` the optimizer and its state come back too."""
-    from ..models import Model, Sequential
+def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None, compile: bool = True):
+    """Load a model written by ``model.save``; with ``compile`` the optimizer and its state come back too.
 
+    Classes and functions the file names are found in ``custom_objects`` (``{'MyLayer': MyLayer}``), then among
+    those registered with ``gated.saving.register_serializable()``, then among gated's own; ``custom_objects``
+    applies to every nested config (a wrapped layer, an RNN's cell, the compile settings)."""
     filepath = os.fspath(filepath)
     metadata, tensor, keys = read_file(filepath)
     metadata = _migrate(metadata, filepath)
     spec = _json(metadata, "model", filepath)
     names = _json(metadata, "weight_names", filepath)
-    if not isinstance(spec, dict) or "class_name" not in spec or not isinstance(names, list):
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str) or not isinstance(names, list):
         raise ValueError(f"{filepath}: the model description is missing or malformed; the file is damaged.")
-    classes = {"Sequential": Sequential, "Model": Model, **_REGISTRY, **(custom_objects or {})}
-    cls = classes.get(spec["class_name"])
-    if cls is None:
-        raise ValueError(f"{filepath} holds a model of class '{spec['class_name']}', which is not registered. Pass "
-                         f"custom_objects={{'{spec['class_name']}': {spec['class_name']}}} or register it with "
-                         "gated.saving.register_serializable().")
-    try:
-        model = cls.from_config(spec["config"], custom_objects=custom_objects)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-        raise ValueError(f"{filepath}: the model description cannot be rebuilt ({type(err).__name__}: {err}); the "
-                         "file is damaged or was edited.") from None
-    weight_keys = sorted(k for k in keys if k.startswith("weights/"))
-    if len(weight_keys) != len(names):
-        raise ValueError(f"{filepath} lists {len(names)} weights but stores {len(weight_keys)}; the file is damaged.")
-    from ._weights import weight_names
-
-    arrays = _in_model_order([tensor(k) for k in weight_keys], names, weight_names(model))
-    try:
-        model.set_weights(arrays)
-    except ValueError as err:
-        raise ValueError(f"{filepath}: the stored weights do not fit the model it describes; the file is damaged. "
-                         f"{err}") from None
-    if compile:
-        compile_config = _json(metadata, "compile", filepath)
+    with _registry.custom_object_scope(custom_objects):
+        model = _rebuild(spec, filepath)
+        weight_keys = sorted(k for k in keys if k.startswith("weights/"))
+        if len(weight_keys) != len(names):
+            raise ValueError(f"{filepath} lists {len(names)} weights but stores {len(weight_keys)}; the file is "
+                             "damaged.")
+        arrays = _in_model_order([tensor(k) for k in weight_keys], names, weight_names(model))
+        try:
+            model.set_weights(arrays)
+        except ValueError as err:
+            raise ValueError(f"{filepath}: the stored weights do not fit the model it describes; the file is "
+                             f"damaged. {err}") from None
+        compile_config = _json(metadata, "compile", filepath) if compile else None
         if compile_config is not None:
+            without = "gated.load_model(path, compile=False) loads the model without them."
             try:
                 _restore_training(model, compile_config, _json(metadata, "state", filepath), tensor)
+            except _registry.UnknownClassError as err:
+                raise ValueError(f"{filepath}: the compile settings cannot be restored: {err} {without}") from None
             except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as err:
                 raise ValueError(f"{filepath}: the compile settings or the optimizer state cannot be restored "
                                  f"({type(err).__name__}: {err}); the file is damaged or was edited. "
-                                 "gated.load_model(path, compile=False) loads the model without them.") from None
+                                 f"{without}") from None
     return model
+
+
+def _rebuild(spec: dict[str, Any], filepath: str) -> Any:
+    """The model (unweighted) from the file's description, with every problem named."""
+    name = spec.get("registered_name") or spec["class_name"]
+    if _registry.get_registered_object(name) is None and _registry.get_registered_object(spec["class_name"]) is None:
+        raise ValueError(f"{filepath} holds a model of class '{name}', which is not registered. Pass "
+                         f"custom_objects={{'{spec['class_name']}': {spec['class_name']}}} or register it with "
+                         "gated.saving.register_serializable().")
+    try:
+        return _registry.deserialize(spec)
+    except _registry.UnknownClassError as err:
+        raise ValueError(f"{filepath}: {err}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise ValueError(f"{filepath}: the model description cannot be rebuilt ({type(err).__name__}: {err}); the "
+                         "file is damaged or was edited.") from None
 
 
 def _restore_training(model, compile_config: Any, state: Any, tensor: Callable[[str], np.ndarray]) -> None:

@@ -15,24 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
-from ._model_file import atomic_save
-
-
-def weight_names(model) -> list[str]:
-    """'<layer path>/<weight name>' for every weight, in get_weights() order."""
-    names: list[str] = []
-
-    def walk(layer, prefix: str) -> None:
-        for spec in layer._own_weight_specs():
-            names.append(f"{prefix}{layer.name}/{spec.name}")
-        for sub in layer.sublayers():
-            walk(sub, f"{prefix}{layer.name}/")
-
-    for layer in model.sublayers():
-        walk(layer, "")
-    for spec in model._own_weight_specs():
-        names.append(f"{model.name}/{spec.name}")
-    return names
+from ._model_file import atomic_save, weight_names
 
 
 def save_weights(model, filepath: str | os.PathLike, overwrite: bool = True) -> None:

@@ -14,6 +14,7 @@ import torch
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from ..saving import _registry
 from ..utils._tree import flatten_structure
 
 
@@ -44,10 +45,11 @@ def _per_output(spec: Any, names: list[str], what: str) -> list[Any]:
 
 
 def _revive(spec: Any, get: Any) -> Any:
-    """``spec`` with every serialized object (a dict with 'class_name') replaced by the object."""
+    """``spec`` with every serialized object (``gated.saving.serialize``'s form) replaced by the object; a
+    registered function comes back as the function, as compile() first received it."""
+    if _registry.is_serialized(spec):
+        return _registry.deserialize(spec) if spec["class_name"] == "function" else get(spec)
     if isinstance(spec, dict):
-        if "class_name" in spec and set(spec) <= {"class_name", "config", "module", "registered_name"}:
-            return get(spec)
         return {k: _revive(v, get) for k, v in spec.items()}
     if isinstance(spec, (list, tuple)):
         return type(spec)(_revive(v, get) for v in spec)
