@@ -101,7 +101,7 @@ def copy_into_torch(torch_model: TorchModel, gated_model_) -> None:
     from gated.saving import _convert
 
     rnn_layer, dense = gated_model_.layers
-    _convert.keras_to_torch_rnn([torch.as_tensor(a) for a in rnn_layer.get_weights()], rnn_layer.cell.kind,
+    _convert.keras_to_torch_rnn([torch.as_tensor(a) for a in rnn_layer.get_weights()], rnn_layer.cell.spec,
                                 torch_model.rnn)
     kernel, bias = dense.get_weights()
     with torch.no_grad():

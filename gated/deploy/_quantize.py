@@ -1,7 +1,8 @@
 """int8 dynamic quantization for CPU inference: ``quantize(model)`` -> ``InferenceModel``.
 
-The model's layers are rebuilt as plain ``torch.nn`` modules with the same weights (``GRU.to_torch()``, the one
-place gate order is translated), and torch's own dynamic quantization
+The model's layers are rebuilt as plain ``torch.nn`` modules with the same weights (``CONVERSIONS``, a table keyed by
+layer class; gate order is translated by ``gated.saving._convert``, the one place that does), and torch's own dynamic
+quantization
 (``torch.ao.quantization.quantize_dynamic``) turns every ``nn.GRU``, ``nn.LSTM`` and ``nn.Linear`` into its int8
 counterpart: weights stored as int8 with one scale per tensor, activations quantized on the fly per call,
 accumulation in int32, outputs in float32. Embeddings stay float32.
@@ -97,13 +98,12 @@ class _Recurrent(nn.Module):
                 raise _error(layer, "its backward layer is configured differently from its forward layer, which "
                                     "one bidirectional torch module cannot hold")
         cell = first.cell
-        module_class = nn.GRU if cell.kind == "gru" else nn.LSTM
-        self.rnn = module_class(cell.input_dim, cell.units, bias=cell.use_bias, batch_first=True,
-                                bidirectional=bidirectional)
+        self.rnn = INT8_RECURRENT[_entry_class(INT8_RECURRENT, type(first))](
+            cell.input_dim, cell.units, bias=cell.use_bias, batch_first=True, bidirectional=bidirectional)
         for direction, part in enumerate(parts):
             weights = [w.detach().float().cpu() for w in part.cell.weights]
-            _convert.keras_to_torch_rnn(weights, cell.kind, self.rnn, 0, direction)
-        self.lstm = cell.kind == "lstm"
+            _convert.keras_to_torch_rnn(weights, cell.spec, self.rnn, 0, direction)
+        self.lstm = cell.spec.states == 2  # states (h, c)
         self.bidirectional = bidirectional
         self.merge_mode = layer.merge_mode if bidirectional else None
         self.return_sequences = first.return_sequences
@@ -147,10 +147,11 @@ def _check_recurrent(wrapper: Layer, layer: Layer) -> None:
     if isinstance(layer, SimpleRNN):
         raise _error(wrapper, "torch has no int8 kernel for SimpleRNN (quantize_dynamic covers GRU, LSTM and "
                               "Linear); use a GRU or LSTM, or deploy this model in float32")
-    if not isinstance(layer, (GRU, LSTM)):
+    if _entry_class(INT8_RECURRENT, type(layer)) is None:
         raise _error(wrapper, f"{type(layer).__name__} with cell {type(layer.cell).__name__} has no int8 torch "
                               "module; GRU and LSTM layers do")
-    blockers = _dispatch.fused_blockers(layer.cell, _dispatch.MaskLayout("none"), False)
+    weights = layer.cell.weight_ih
+    blockers = _dispatch.fused_blockers(layer.cell, _dispatch.NO_MASK, False, weights.device, weights.dtype)
     if blockers:
         raise _error(wrapper, f"torch's int8 {type(layer).__name__} computes only the standard cell, but the "
                               f"layer has {'; '.join(blockers)}")
@@ -194,30 +195,41 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _time_distributed(layer: TimeDistributed) -> nn.Module:
+    inner = layer.layer
+    if isinstance(inner, (Dense, Dropout, Activation)):
+        return _module_for(inner)  # these act on the last axis, with or without a time axis
+    raise _error(layer, f"TimeDistributed converts Dense, Dropout and Activation only; it wraps "
+                        f"{type(inner).__name__}")
+
+
+# The recurrent layers torch quantizes (layer class -> the torch module ``quantize_dynamic`` turns int8).
+INT8_RECURRENT: dict[type, type[nn.RNNBase]] = {GRU: nn.GRU, LSTM: nn.LSTM}
+# How each layer becomes a torch module (layer class, looked up along its MRO -> conversion). Recurrent layers
+# other than INT8_RECURRENT's are refused by ``_Recurrent`` with the reason.
+CONVERSIONS: dict[type, Any] = {
+    RNN: _Recurrent, Bidirectional: _Recurrent, TimeDistributed: _time_distributed, Dense: _Dense,
+    Embedding: _Embedding, Dropout: lambda layer: _Function(_identity),
+    Activation: lambda layer: _Function(layer.activation),
+    # no weights: the layer's own computation
+    **{cls: lambda layer: _Function(layer.forward) for cls in (RepeatVector, Concatenate, Add, Flatten, Reshape)},
+}
+
+
+def _entry_class(table: dict[type, Any], cls: type) -> type | None:
+    """``cls`` or its closest base class with an entry in ``table`` (None when none has one)."""
+    return next((c for c in cls.__mro__ if c in table), None)
+
+
 def _module_for(layer: Layer) -> nn.Module:
     if isinstance(layer, Masking) or (isinstance(layer, Embedding) and layer.mask_zero):
         raise _error(layer, "masks are not supported by the int8 model; pad nothing, or deploy in float32")
-    if isinstance(layer, (GRU, LSTM, Bidirectional, RNN)):
-        return _Recurrent(layer)
-    if isinstance(layer, TimeDistributed):
-        inner = layer.layer
-        if isinstance(inner, (Dense, Dropout, Activation)):
-            return _module_for(inner)  # these act on the last axis, with or without a time axis
-        raise _error(layer, f"TimeDistributed converts Dense, Dropout and Activation only; it wraps "
-                            f"{type(inner).__name__}")
-    if isinstance(layer, Dense):
-        return _Dense(layer)
-    if isinstance(layer, Embedding):
-        return _Embedding(layer)
-    if isinstance(layer, Dropout):
-        return _Function(_identity)
-    if isinstance(layer, Activation):
-        return _Function(layer.activation)
-    if isinstance(layer, (RepeatVector, Concatenate, Add, Flatten, Reshape)):
-        return _Function(layer.forward)  # no weights: the layer's own computation
-    raise _error(layer, "it is not among the layers with an int8 or weightless conversion (GRU, LSTM, "
-                        "Bidirectional, Dense, TimeDistributed, Embedding, Dropout, Activation, RepeatVector, "
-                        "Concatenate, Add, Flatten, Reshape)")
+    key = _entry_class(CONVERSIONS, type(layer))
+    if key is None:
+        raise _error(layer, "it is not among the layers with an int8 or weightless conversion (GRU, LSTM, "
+                            "Bidirectional, Dense, TimeDistributed, Embedding, Dropout, Activation, RepeatVector, "
+                            "Concatenate, Add, Flatten, Reshape)")
+    return CONVERSIONS[key](layer)
 
 
 # ---------------------------------------------------------------------------------------------------- the model

@@ -9,9 +9,11 @@ How a model is run (``streamer.paths`` lists the choice made for every layer, an
 
 * values that change every timestep ("step" values, (B, ...)) and per-sequence vectors after a recurrent layer
   with ``return_sequences=False`` ("vector" values, (B, H)) live in preallocated numpy buffers;
-* GRU / LSTM / SimpleRNN layers with the standard activations, Dense, Embedding, Activation, Concatenate and Add
-  run as fast numpy kernels (``_stream_kernels``); other recurrent cells run their own torch code
-  (``fast=False`` forces that everywhere, the reference the fast kernels are tested against);
+* GRU / LSTM / SimpleRNN layers with the standard activations run as fast numpy kernels (gated's C++ step for
+  the GRU), chosen by ``gated.kernels._dispatch.decide_step``, the module that decides the layers' own kernels;
+  Dense, Embedding, Activation, Concatenate and Add run as numpy kernels (``_stream_kernels``); other recurrent
+  cells (MinGRU, custom cells) run their own torch step (``fast=False`` forces torch code everywhere, the reference
+  the fast kernels are tested against);
 * whatever follows a reduced sequence and is not a Dense-like layer (``RepeatVector`` and a decoder, say) is
   called as the model would call it, once per step, in ``torch.inference_mode``.
 
@@ -28,7 +30,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..kernels import _cpu_gru
+from ..kernels import _dispatch, _step
+from ..kernels._dispatch import Kernel
 from ..layers._base import Layer
 from ..layers._bidirectional import Bidirectional
 from ..layers._core import Activation, Add, Concatenate, Dense, Dropout, Embedding, Masking
@@ -44,14 +47,15 @@ State = list[np.ndarray]
 
 @dataclass(frozen=True)
 class KernelChoice:
-    """What runs one layer call in a ``Streamer``, and why."""
+    """What runs one layer call in a ``Streamer`` (``kernel``, an enum; ``detail``, in words), and why."""
 
     layer: str
-    kernel: str
+    kernel: Kernel
+    detail: str
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.layer}: {self.kernel} ({self.reason})"
+        return f"{self.layer}: {self.detail} ({self.reason})"
 
 
 @dataclass(eq=False)
@@ -65,6 +69,18 @@ class _Value:
 
 _NOT_PER_STEP = ("its output at one timestep depends on other timesteps (or on the whole sequence), so it cannot "
                  "run one timestep at a time")
+# The layers that compute a timestep from that timestep alone (looked up along a layer class's MRO): the planner,
+# and whether it also runs on the per-sequence vectors that follow a reduced sequence.
+_STEP_PLANS: dict[type, tuple[str, bool]] = {
+    Dropout: ("_plan_dropout", True), Dense: ("_plan_dense", True), Activation: ("_plan_activation", True),
+    Concatenate: ("_plan_merge", True), Add: ("_plan_merge", True), Embedding: ("_plan_embedding", False),
+    RNN: ("_plan_recurrent", False),
+}
+_TIME_DISTRIBUTABLE = (Dense, Dropout, Activation, Embedding)
+
+
+def _step_plan(layer_class: type) -> tuple[str, bool] | None:
+    return next((_STEP_PLANS[c] for c in layer_class.__mro__ if c in _STEP_PLANS), None)
 
 
 class _Engine:
@@ -188,31 +204,24 @@ class _Engine:
         per_step = "step" in kinds
         if per_step:
             _check_streamable(layer, call, kinds)
-        inner = layer.layer if isinstance(layer, TimeDistributed) else layer
-        if per_step and isinstance(layer, TimeDistributed) and not isinstance(inner, (Dense, Dropout, Activation,
-                                                                                      Embedding)):
+        distributed = isinstance(layer, TimeDistributed)
+        inner = layer.layer if distributed else layer
+        if per_step and distributed and not isinstance(inner, _TIME_DISTRIBUTABLE):
             raise _error(layer, "TimeDistributed streams Dense, Dropout, Activation and Embedding layers only; "
                                 f"it wraps {type(inner).__name__}")
-        vector_ok = kinds == {"vector"} and not isinstance(layer, TimeDistributed)
+        vector_ok = kinds == {"vector"} and not distributed
         if per_step or vector_ok:
-            kind = "step" if per_step else "vector"
-            if isinstance(inner, Dropout):
-                self._values[id(call.outputs[0])] = self._values[id(inputs[0])]
-                self.paths.append(KernelChoice(layer.name, "identity", "dropout is off at inference"))
-                return
-            if isinstance(inner, Dense) and (per_step or len(inputs[0].shape) == 2):
-                return self._plan_dense(call, inner, kind)
-            if isinstance(inner, Activation):
-                return self._plan_activation(call, inner, kind)
-            if isinstance(inner, (Concatenate, Add)):
-                return self._plan_merge(call, layer, kind)
-            if per_step and isinstance(inner, Embedding):
-                return self._plan_embedding(call, inner)
-            if per_step and isinstance(layer, RNN):
-                return self._plan_recurrent(call, layer)
+            plan = _step_plan(type(inner))
+            on_vectors = plan is not None and plan[1] and (not isinstance(inner, Dense) or len(inputs[0].shape) == 2)
+            if plan is not None and (per_step or on_vectors):
+                return getattr(self, plan[0])(call, inner, "step" if per_step else "vector")
             if per_step:
                 raise _error(layer, _NOT_PER_STEP)
         self._plan_eager(call)
+
+    def _plan_dropout(self, call: Call, layer: Dropout, kind: str) -> None:
+        self._values[id(call.outputs[0])] = self._values[id(call.tensor_args()[0])]
+        self.paths.append(KernelChoice(call.layer.name, Kernel.IDENTITY, "identity", "dropout is off at inference"))
 
     def _plan_dense(self, call: Call, layer: Dense, kind: str) -> None:
         t = call.tensor_args()[0]
@@ -226,7 +235,7 @@ class _Engine:
             how = "numpy: one np.dot" + (" with the bias folded in" if with_one is not None else " + bias")
             if K.numpy_activation(layer.activation) is None:
                 how += ", activation through torch"
-            self.paths.append(KernelChoice(call.layer.name, how, "Dense"))
+            self.paths.append(KernelChoice(call.layer.name, Kernel.NUMPY, how, "Dense"))
         else:
             self._reference(call.layer, [src], out, K.dense_reference(layer))
         self._values[id(call.outputs[0])] = _Value(kind, out)
@@ -240,7 +249,7 @@ class _Engine:
             self._reference(call.layer, [src], out, layer.activation)
         else:
             self.kernels.append(lambda: act(src, out))
-            self.paths.append(KernelChoice(call.layer.name, "numpy", "built-in activation"))
+            self.paths.append(KernelChoice(call.layer.name, Kernel.NUMPY, "numpy", "built-in activation"))
         self._values[id(call.outputs[0])] = _Value(kind, out)
 
     def _plan_merge(self, call: Call, layer: Layer, kind: str) -> None:
@@ -268,29 +277,36 @@ class _Engine:
                     np.add(out, s, out=out)
 
             self.kernels.append(add)
-        self.paths.append(KernelChoice(layer.name, "numpy", type(layer).__name__))
+        self.paths.append(KernelChoice(layer.name, Kernel.NUMPY, "numpy", type(layer).__name__))
         self._values[id(call.outputs[0])] = _Value(kind, out)
 
-    def _plan_embedding(self, call: Call, layer: Embedding) -> None:
+    def _plan_embedding(self, call: Call, layer: Embedding, kind: str) -> None:
         t = call.tensor_args()[0]
         ids = self._src(t, torch.int64)
         out = np.zeros(ids.shape + (layer.output_dim,), K.np_dtype(layer.compute_dtype))
         self.kernels.append(K.embedding_kernel(layer, ids, out))
-        self.paths.append(KernelChoice(call.layer.name, "numpy: np.take", "Embedding"))
+        self.paths.append(KernelChoice(call.layer.name, Kernel.NUMPY, "numpy: np.take", "Embedding"))
         self._values[id(call.outputs[0])] = _Value("step", out)
 
-    def _plan_recurrent(self, call: Call, layer: RNN) -> None:
+    def _plan_recurrent(self, call: Call, layer: RNN, kind: str) -> None:
         t = call.tensor_args()[0]
         cell = layer.cell
         dtype = layer.compute_dtype
         value = self._values[id(t)]
-        blockers = K.fast_recurrent_blockers(cell) if self.fast else ["fast=False"]
+        choice = _dispatch.decide_step(layer, self.fast)
         features = int(t.shape[-1])
         if len(t.shape) != 3:
             raise _error(layer, f"it expects input of shape (batch, timesteps, features), received {t.shape}")
-        if not blockers:
-            buffers = K.RecurrentBuffers(self.batch, features, cell.units, K.np_dtype(dtype),
-                                         extra_states=1 if cell.kind == "lstm" else 0)
+        if choice.kernel is Kernel.TORCH:
+            src = self._src(t, dtype)
+            states = [self._new((size,), dtype) for size in layer.state_size]
+            out = self._new((layer._output_size(),), dtype)
+            with_one = None
+            self.kernels.append(choice.run(layer, src, out, states))
+            self.uses_torch = True
+        else:
+            buffers = _step.RecurrentBuffers(self.batch, features, cell.units, K.np_dtype(dtype),
+                                             extra_states=cell.spec.states - 1)
             alias = (value.pending_input and len(self._consumers.get(id(t), [])) == 1
                      and K.np_dtype(t.dtype) == buffers.v.dtype)
             if alias:  # the model input is copied straight into the layer's row buffer
@@ -298,28 +314,10 @@ class _Engine:
                 src = None
             else:
                 src = self._src(t, dtype)
-            reason = f"built-in {type(cell).__name__} with standard activations"
-            cpu_blockers = _cpu_gru_stream_blockers(cell)
-            if not cpu_blockers:
-                self.kernels.append(_with_copy(src, buffers.x, _cpu_gru.stream_step(cell, buffers.v)))
-                how = "C++: gated-cpu GRU step on [x, h, 1]"
-            else:
-                self.kernels.append(K.FAST_RECURRENT[cell.kind](cell, src, buffers))
-                detail = f"reset_after={cell.reset_after}" if cell.kind == "gru" else ""
-                how = f"numpy: one np.dot for [x, h, 1] {detail}".rstrip()
-                if cell.kind == "gru":
-                    reason += f" (gated's C++ GRU step not used: {'; '.join(cpu_blockers)})"
+            self.kernels.append(choice.run(cell, src, buffers))
             states = buffers.states
             out, with_one = buffers.h, buffers.h1
-            self.paths.append(KernelChoice(layer.name, how, reason))
-        else:
-            src = self._src(t, dtype)
-            states = [self._new((size,), dtype) for size in layer.state_size]
-            out = self._new((layer._output_size(),), dtype)
-            with_one = None
-            self.kernels.append(K.reference_recurrent_kernel(layer, src, out, states))
-            self.uses_torch = True
-            self.paths.append(KernelChoice(layer.name, "torch: the cell's own step", "; ".join(blockers)))
+        self.paths.append(KernelChoice(layer.name, choice.kernel, choice.detail, choice.reason))
         self.recurrent.append((layer, states))
         kind = "step" if layer.return_sequences else "vector"
         self._values[id(call.outputs[0])] = _Value(kind, out, with_one)
@@ -329,7 +327,7 @@ class _Engine:
     def _reference(self, layer: Layer, srcs: list[np.ndarray], out: np.ndarray, fn: Callable) -> None:
         self.kernels.append(K.reference_layer_kernel(layer, srcs, out, fn))
         self.uses_torch = True
-        self.paths.append(KernelChoice(layer.name, "torch: the layer's own code",
+        self.paths.append(KernelChoice(layer.name, Kernel.TORCH, "torch: the layer's own code",
                                        "fast=False" if not self.fast else "activation without a numpy kernel"))
 
     def _plan_eager(self, call: Call) -> None:
@@ -359,7 +357,7 @@ class _Engine:
         self.uses_torch = True
         for i, t in enumerate(call.outputs):
             self._values[id(t)] = _Value("eager", slot=first + i)
-        self.paths.append(KernelChoice(layer.name, "torch: the layer's own call",
+        self.paths.append(KernelChoice(layer.name, Kernel.TORCH, "torch: the layer's own call",
                                        "runs once per step on the prediction so far"))
 
     def _tensor_getter(self, t: SymbolicTensor) -> Callable[[], torch.Tensor]:
@@ -559,28 +557,6 @@ class Streamer:
 
     def __repr__(self) -> str:
         return f"<Streamer model='{self.model.name}' batch_size={self.batch_size} fast={self.fast}>"
-
-
-def _cpu_gru_stream_blockers(cell) -> list[str]:
-    """Why a fast-eligible recurrent cell does not step on gated's C++ GRU kernel; empty when it does."""
-    if cell.kind != "gru":
-        return [f"{type(cell).__name__} is not a GRU"]
-    if not cell.reset_after:
-        return ["reset_after=False"]
-    reason = _cpu_gru.status()
-    return [] if reason is None else [reason]
-
-
-def _with_copy(src: np.ndarray | None, dst: np.ndarray, run: Callable[[], None]) -> Callable[[], None]:
-    """``run`` preceded by copying the layer's input into its row buffer (when it is not written there already)."""
-    if src is None:
-        return run
-
-    def copy_and_run() -> None:
-        dst[...] = src
-        run()
-
-    return copy_and_run
 
 
 def _check_batch(batch_size: Any) -> int:

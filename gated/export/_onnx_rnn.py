@@ -1,8 +1,10 @@
 """GRU, LSTM, SimpleRNN and Bidirectional as ONNX's own ``GRU`` / ``LSTM`` / ``RNN`` operators.
 
 Weights come from the cells' Keras-layout views (``cell.kernel``, ``recurrent_kernel``, ``bias``, translated from
-gated's storage by ``gated.saving._convert``). Keras's GRU blocks z, r, h are already ONNX's order; the LSTM's
-Keras blocks i, f, c, o become ONNX's i, o, f, c here. ONNX's GRU computes Keras's ``reset_after=True`` with
+gated's storage by ``gated.saving._convert``) and are reordered into the ONNX gate order of the cell's spec
+(Keras's GRU blocks z, r, h are already ONNX's order; the LSTM's Keras blocks i, f, c, o become ONNX's i, o, f, c).
+``OPERATORS`` (keyed by cell class) says which operator computes a cell, which cell activations fill its
+``activations`` attribute, and its other attributes: ONNX's GRU computes Keras's ``reset_after=True`` with
 ``linear_before_reset=1`` and ``reset_after=False`` with ``linear_before_reset=0`` and a zero recurrent bias.
 
 ONNX runs time-major (onnxruntime rejects ``layout=1``): X (T, B, F) -> Y (T, D, B, H), Y_h (D, B, H).
@@ -19,17 +21,34 @@ Keras's conventions handled here:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
-from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from ..layers import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from ..layers._cells import RecurrentCell
 from ..saving._convert import keras_blocks_to_onnx
 from ._graph import GraphBuilder, Value
 from ._onnx_layers import activation_name
 
-_OPERATOR = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "RNN"}
+
+@dataclass(frozen=True)
+class Operator:
+    """The ONNX recurrent operator of a cell: its name, the cell attributes that give its ``activations`` (in the
+    operator's order), and its other attributes."""
+
+    name: str
+    activations: tuple[str, ...]
+    attributes: Callable[[Any], dict[str, Any]] = lambda cell: {}
+
+
+OPERATORS = {  # cell class -> its ONNX operator
+    GRUCell: Operator("GRU", ("recurrent_activation", "activation"),
+                      lambda cell: {"linear_before_reset": int(cell.reset_after)}),
+    LSTMCell: Operator("LSTM", ("recurrent_activation", "activation", "activation")),
+    SimpleRNNCell: Operator("RNN", ("activation",)),
+}
 # Keras activation -> (ONNX recurrent-operator activation, alpha, beta)
 RNN_ACTIVATIONS = {
     "tanh": ("Tanh", None, None), "sigmoid": ("Sigmoid", None, None), "relu": ("Relu", None, None),
@@ -41,13 +60,14 @@ RECURRENT_TYPES = (GRU, LSTM, SimpleRNN)
 _INT64_MIN = np.iinfo(np.int64).min
 
 
-def _onnx_blocks(array: np.ndarray, kind: str) -> np.ndarray:
-    return keras_blocks_to_onnx(array, kind)
+def operator(cell: Any) -> Operator | None:
+    """The ONNX operator of a cell (looked up along its class's MRO), or None."""
+    return next((OPERATORS[c] for c in type(cell).__mro__ if c in OPERATORS), None)
 
 
 def _weights(cell: RecurrentCell) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ONNX W (G*H, F), R (G*H, H), B (2*G*H,) of one direction."""
-    kind = cell.kind
+    spec = cell.spec
     kernel = cell.kernel.detach().cpu().numpy()  # Keras (F, G*H)
     recurrent = cell.recurrent_kernel.detach().cpu().numpy()  # Keras (H, G*H)
     width = kernel.shape[1]
@@ -56,16 +76,12 @@ def _weights(cell: RecurrentCell) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         input_bias, recurrent_bias = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros(width, bias.dtype))
     else:
         input_bias = recurrent_bias = np.zeros(width, kernel.dtype)
-    return (_onnx_blocks(kernel, kind).T, _onnx_blocks(recurrent, kind).T,
-            np.concatenate([_onnx_blocks(input_bias, kind), _onnx_blocks(recurrent_bias, kind)]))
+    return (keras_blocks_to_onnx(kernel, spec).T, keras_blocks_to_onnx(recurrent, spec).T,
+            np.concatenate([keras_blocks_to_onnx(input_bias, spec), keras_blocks_to_onnx(recurrent_bias, spec)]))
 
 
 def _cell_activations(cell: RecurrentCell) -> list[str]:
-    if cell.kind == "gru":
-        return [activation_name(cell.recurrent_activation), activation_name(cell.activation)]
-    if cell.kind == "lstm":
-        return [activation_name(cell.recurrent_activation)] + [activation_name(cell.activation)] * 2
-    return [activation_name(cell.activation)]
+    return [activation_name(getattr(cell, attr)) for attr in operator(cell).activations]
 
 
 def _activation_attrs(cells: list[RecurrentCell]) -> dict[str, Any]:
@@ -90,7 +106,7 @@ def _run(b: GraphBuilder, owner: Any, cells: list[RecurrentCell], x: Value, dire
          initial: list[list[Value]] | None) -> list[str]:
     """The ONNX operator over x (B, T, F): returns [Y (T, D, B, H), Y_h (D, B, H)(, Y_c)]."""
     hint = owner.name
-    kind = cells[0].kind
+    op = operator(cells[0])
     parts = [_weights(cell) for cell in cells]
     key = id(owner)
     w = b.const(np.stack([p[0] for p in parts]), f"{hint}/W", key=(key, "W"))
@@ -104,10 +120,9 @@ def _run(b: GraphBuilder, owner: Any, cells: list[RecurrentCell], x: Value, dire
             inputs.append(states[0] if len(states) == 1 else b.op("Concat", states, hint, axis=0))
     while inputs[-1] == "":
         inputs.pop()
-    attrs = {"hidden_size": cells[0].units, "direction": direction, **_activation_attrs(cells)}
-    if kind == "gru":
-        attrs["linear_before_reset"] = int(cells[0].reset_after)
-    return b.op(_OPERATOR[kind], inputs, hint, outputs=3 if kind == "lstm" else 2, **attrs)
+    attrs = {"hidden_size": cells[0].units, "direction": direction, **_activation_attrs(cells),
+             **op.attributes(cells[0])}
+    return b.op(op.name, inputs, hint, outputs=1 + cells[0].spec.states, **attrs)
 
 
 def _initial(kwargs: dict, count: int, directions: int) -> list[list[Value]] | None:
@@ -189,8 +204,11 @@ def convert_bidirectional(b: GraphBuilder, layer: Bidirectional, args: list[Valu
 
 
 def _cell_problems(owner: Any, cell: RecurrentCell) -> list[str]:
+    op = operator(cell)
+    if op is None:
+        return [f"{owner._describe()} runs cell {type(cell).__name__}, which no ONNX recurrent operator computes"]
     problems = []
-    for attr in ("activation", "recurrent_activation") if cell.kind != "simple_rnn" else ("activation",):
+    for attr in [a for a in ("activation", "recurrent_activation") if a in op.activations]:
         name = activation_name(getattr(cell, attr))
         if name not in RNN_ACTIVATIONS:
             problems.append(f"{owner._describe()} has {attr}={name or getattr(cell, attr)!r}; ONNX's recurrent "

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+KERNEL = "gated-cpu GRU (C++: one GEMM and one fused gate pass per step, forward and backward)"
 SOURCES = [Path(__file__).parent / "csrc" / name for name in ("gru_cpu.cpp", "lstm_cpu.cpp")]
 FLAGS = ["-O3", "-march=native"]
 DTYPES = (torch.float32, torch.float64)
@@ -96,13 +97,13 @@ def status() -> str | None:
     return _build_error
 
 
-def blockers(cell) -> list[str]:
-    """Why this cell's fused call cannot run on the C++ kernel (beyond the fused path's own conditions)."""
-    kernel = cell.fused_weights()[0]
-    if kernel.device.type != "cpu":
-        return [f"weights on {kernel.device.type}"]
-    if kernel.dtype not in DTYPES:
-        return [f"{kernel.dtype} (float32 or float64 needed)"]
+def blockers(device: torch.device, dtype: torch.dtype) -> list[str]:
+    """Why a fused call computing in ``dtype`` on ``device`` cannot run on the C++ kernels (beyond the fused
+    path's own conditions)."""
+    if device.type != "cpu":
+        return [f"weights on {device.type}"]
+    if dtype not in DTYPES:
+        return [f"{dtype} (float32 or float64 needed)"]
     reason = status()
     return [] if reason is None else [reason]
 

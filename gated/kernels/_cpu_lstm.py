@@ -17,6 +17,8 @@ from torch.autograd.function import once_differentiable
 
 from . import _cpu_gru
 
+KERNEL = "gated-cpu LSTM (C++: one GEMM and one fused gate pass per step, forward and backward)"
+
 
 class _LSTMFunction(torch.autograd.Function):
     """A whole LSTM layer: (x, h0, c0, weights) -> (outputs (B, T, H), final h (B, H), final c (B, H))."""

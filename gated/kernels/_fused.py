@@ -15,7 +15,10 @@ import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from ._dispatch import MaskLayout, _vf_name
+
+def vf_name(cell) -> str:
+    """The ``torch._VF`` function of the cell's torch mode: 'gru', 'lstm', 'rnn_tanh' or 'rnn_relu'."""
+    return cell.torch_mode.lower()
 
 
 def _call_vf(cell, x: torch.Tensor, states: list[torch.Tensor],
@@ -26,9 +29,9 @@ def _call_vf(cell, x: torch.Tensor, states: list[torch.Tensor],
     # The kernels' `train` flag only decides whether cuDNN keeps what its backward needs (dropout between layers
     # is 0 here), so it follows autograd, not the layer's training mode: eval-mode gradients must work too.
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in [x, *weights, *states])
-    fn = getattr(_VF, _vf_name(cell))
+    fn = getattr(_VF, vf_name(cell))
     hx = [s.unsqueeze(0) for s in states]
-    hx_arg = tuple(hx) if cell.kind == "lstm" else hx[0]
+    hx_arg = tuple(hx) if len(hx) > 1 else hx[0]  # (h, c) for an LSTM
     if batch_sizes is None:
         result = fn(x, hx_arg, weights, has_biases, 1, 0.0, needs_grad, False, True)
     else:
@@ -37,7 +40,7 @@ def _call_vf(cell, x: torch.Tensor, states: list[torch.Tensor],
     return outputs, [f.squeeze(0) for f in finals]
 
 
-def run_fused(cell, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None, layout: MaskLayout,
+def run_fused(cell, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None, layout,
               zero_output_for_mask: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs (B, T, H) in processing order and final states, with Keras's mask semantics."""
     if layout.kind == "none":

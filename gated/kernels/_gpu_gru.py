@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from . import _cpu_gru, _triton_gru
+
 KERNEL = "gated-triton GRU (persistent: the whole time loop in one launch, W_hh held on chip)"
 MAX_UNITS = 256  # H = 512 ran out of shared memory on an H200 (benchmarks/measured/gpu_kernels.json)
 REPEATS = 5
@@ -82,9 +84,7 @@ def blockers(device: torch.device, dtype: torch.dtype, mask_kind: str, units: in
 
 
 def key(x: torch.Tensor, units: int, training: bool) -> tuple:
-    from ._triton_gru import _precision
-
-    return (*x.shape, units, x.dtype, training, x.device.index, _precision(x.device))
+    return (*x.shape, units, x.dtype, training, x.device.index, _triton_gru._precision(x.device))
 
 
 def choose(timings: dict[str, float], configs: dict[str, Any], dropped: dict[str, str]) -> Decision:
@@ -137,8 +137,6 @@ def _timed(fn, repeats: int = REPEATS) -> float:
 
 
 def _measure(cell, x: torch.Tensor, h0: torch.Tensor, training: bool) -> Decision:
-    from . import _triton_gru
-
     # detached views of the layer's own tensors: cuDNN wants its weights in their one flattened buffer
     native = [w.detach().requires_grad_(training) for w in cell.fused_weights()]
     weights = native if len(native) == 4 else [*native, *[native[0].new_zeros(native[0].shape[0])] * 2]
@@ -192,7 +190,5 @@ def _measure(cell, x: torch.Tensor, h0: torch.Tensor, training: bool) -> Decisio
 
 def run(cell, x: torch.Tensor, h0: torch.Tensor, decision: Decision) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Outputs (B, T, H) and ``[final h]`` through the fused kernel with the decided split."""
-    from . import _cpu_gru, _triton_gru
-
     outputs, final = _triton_gru.run(x, h0, *_cpu_gru.weights(cell), decision.config)
     return outputs, [final]

@@ -26,6 +26,10 @@ as for the cuDNN kernel this replaces), in IEEE fp32 otherwise; gate arithmetic 
 
 Layouts (time-major, contiguous): states ``S`` (T + 1, B, H) with ``S[0] = h0``; saved gates ``G`` (T, 4, B, H):
 r, z, n and ``W_hn h + b_hn``; gate gradients (T, B, 3H) in torch's gate order (r, z, n).
+
+Triton is optional: the kernels below are plain Python functions until ``_kernels`` imports Triton and compiles
+copies of them (or wraps them for its interpreter), so this module imports without Triton and the package never
+loads it unless a GPU GRU call (or the interpreter tests) needs it. The ``tl`` the kernel bodies name is bound then.
 """
 
 from __future__ import annotations
@@ -35,11 +39,9 @@ import functools
 from dataclasses import dataclass
 
 import torch
-import triton
-import triton.language as tl
 from torch.autograd.function import once_differentiable
 
-SPIN_LIMIT = tl.constexpr(1 << 24)  # about a second of polling: far beyond any real step, so only a broken barrier reaches it
+SPIN_LIMIT = 1 << 24  # about a second of polling: far beyond any real step, so only a broken barrier reaches it
 
 
 def _gru_forward(gx, s_ws, g_ws, w_hh, b_hh, counter, flag,
@@ -195,15 +197,17 @@ def _barrier(counter, flag, target):
 @functools.cache
 def _kernels(interpret: bool):
     """The two kernels, compiled for the GPU or (``interpret``) run by Triton's interpreter on CPU tensors."""
+    import triton
+    import triton.language as tl
+
     if interpret:
         from triton.runtime.interpreter import InterpretedFunction
 
-        barrier = InterpretedFunction(_barrier)
         wrap = InterpretedFunction
     else:
-        barrier = triton.jit(_barrier)
         wrap = triton.jit
-    namespace = {"_barrier": barrier, "tl": tl, "SPIN_LIMIT": SPIN_LIMIT}
+    namespace = {"tl": tl, "SPIN_LIMIT": tl.constexpr(SPIN_LIMIT)}
+    namespace["_barrier"] = wrap(_with_globals(_barrier, namespace))
     forward = _with_globals(_gru_forward, namespace)
     backward = _with_globals(_gru_backward, namespace)
     return wrap(forward), wrap(backward)
@@ -221,6 +225,14 @@ def _with_globals(fn, namespace):
     return copy
 
 
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _next_power_of_2(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
 @dataclass(frozen=True)
 class Config:
     """How a call is split: ``block_b`` batch rows and ``block_j`` hidden units per program, ``warps`` per
@@ -232,7 +244,7 @@ class Config:
     persistent: bool = True
 
     def grid(self, batch: int, units: int) -> tuple[int, int]:
-        return triton.cdiv(units, self.block_j), triton.cdiv(batch, self.block_b)
+        return _cdiv(units, self.block_j), _cdiv(batch, self.block_b)
 
     def __repr__(self) -> str:  # how decisions and paths name the split
         mode = "persistent" if self.persistent else "one launch per step"
@@ -296,7 +308,7 @@ def forward(gx: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
     ws.states[0].copy_(h0)
     interpret = gx.device.type != "cuda"
     kernel = _kernels(interpret)[0]
-    args = dict(H=units, HP=max(16, triton.next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
+    args = dict(H=units, HP=max(16, _next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
                 SAVE=save, TF32=_precision(gx.device) == "tf32")
     if not interpret:
         args["num_warps"] = cfg.warps
@@ -322,7 +334,7 @@ def backward(d_out: torch.Tensor, d_final: torch.Tensor, ws: Workspace, w_hh: to
     counter = torch.zeros(n_b, device=d_out.device, dtype=torch.int32)
     interpret = d_out.device.type != "cuda"
     kernel = _kernels(interpret)[1]
-    args = dict(H=units, HP=max(16, triton.next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
+    args = dict(H=units, HP=max(16, _next_power_of_2(units)), BLOCK_B=cfg.block_b, BLOCK_J=cfg.block_j,
                 TF32=_precision(d_out.device) == "tf32")
     if not interpret:
         args["num_warps"] = cfg.warps

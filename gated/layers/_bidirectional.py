@@ -152,3 +152,6 @@ class Bidirectional(Layer):
         if backward is not None:
             backward = _registry.deserialize(backward, custom_objects, base=Layer)
         return cls(layer, backward_layer=backward, **config)
+
+
+RNN.bidirectional_class = Bidirectional  # what GRU.from_torch(...) of a bidirectional torch module returns

@@ -10,6 +10,10 @@ Each cell splits a step into the part that does not depend on the state and the 
 (``weight_ih`` (G*H, F), gates r, z, n for the GRU); ``get_weights``/``set_weights`` and the ``kernel`` /
 ``recurrent_kernel`` / ``bias`` properties speak Keras's layout (see ``gated.saving._convert``).
 
+Each built-in cell class carries its ``spec`` (``gated.saving._convert.CellSpec``): gate names and orders, torch
+mode, state count. Whatever runs or converts a cell (kernels, torch modules, ONNX, int8, streaming) reads the spec
+and asks the cell ``torch_blockers()``; a new cell declares its spec here and nowhere else.
+
 Shape legend: B batch, T timesteps, F features, H units, G gates.
 """
 
@@ -24,15 +28,16 @@ from torch import nn
 from .. import activations, constraints, initializers, regularizers
 from ..saving import _convert
 from ..saving import _registry
+from ..saving._convert import CellKind, CellSpec
 from ._base import Layer, WeightSpec
 
 Masks = torch.Tensor | list[torch.Tensor] | None
 
 
 class RecurrentCell(Layer):
-    """Shared machinery of GRUCell, LSTMCell and SimpleRNNCell."""
+    """Shared machinery of GRUCell, LSTMCell and SimpleRNNCell; each sets its ``spec``."""
 
-    kind = ""  # 'gru' | 'lstm' | 'simple_rnn'
+    spec: CellSpec | None = None
     supports_masking = False
 
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
@@ -71,7 +76,7 @@ class RecurrentCell(Layer):
     # ------------------------------------------------------------------ sizes
     @property
     def gates(self) -> int:
-        return _convert.gate_count(self.kind)
+        return self.spec.gate_count
 
     @property
     def state_size(self) -> int | list[int]:
@@ -83,7 +88,7 @@ class RecurrentCell(Layer):
 
     @property
     def num_states(self) -> int:
-        return 1
+        return self.spec.states
 
     @property
     def input_dim(self) -> int | None:
@@ -103,11 +108,11 @@ class RecurrentCell(Layer):
         gh = self.gates * self.units
         kernel = self.kernel_initializer((features, gh))
         recurrent = self.recurrent_initializer((self.units, gh))
-        self.weight_ih = nn.Parameter(_convert.kernel_to_torch(kernel, self.kind).to(self._dtype))
-        self.weight_hh = nn.Parameter(_convert.kernel_to_torch(recurrent, self.kind).to(self._dtype))
+        self.weight_ih = nn.Parameter(_convert.kernel_to_torch(kernel, self.spec).to(self._dtype))
+        self.weight_hh = nn.Parameter(_convert.kernel_to_torch(recurrent, self.spec).to(self._dtype))
         if self.use_bias:
             shape = (2, gh) if self._has_recurrent_bias() else (gh,)
-            bias_ih, bias_hh = _convert.bias_to_torch(self._keras_bias_init(shape), self.kind)
+            bias_ih, bias_hh = _convert.bias_to_torch(self._keras_bias_init(shape), self.spec)
             self.bias_ih = nn.Parameter(bias_ih.to(self._dtype))
             if bias_hh is not None:
                 self.bias_hh = nn.Parameter(bias_hh.to(self._dtype))
@@ -139,38 +144,55 @@ class RecurrentCell(Layer):
             return
         from torch.backends.cudnn import rnn as cudnn_rnn
 
-        mode = {"gru": "GRU", "lstm": "LSTM"}.get(self.kind) or (
-            "RNN_RELU" if activations.is_builtin(self.activation, "relu") else "RNN_TANH")
+        mode = self.torch_mode or self.spec.torch_modes[0][1]  # the layout is the mode's, whatever the activation
         with torch.cuda.device_of(weights[0]), torch.no_grad():
             torch._cudnn_rnn_flatten_weight(weights, len(weights), self.weight_ih.shape[1],
                                             cudnn_rnn.get_cudnn_mode(mode), self.units, 0, 1, True, False)
 
     @property
+    def torch_mode(self) -> str | None:
+        """The torch mode of the fused kernels for this cell's activation ('GRU', 'LSTM', 'RNN_TANH', 'RNN_RELU'),
+        or None when no torch kernel has it; ``torch_blockers()`` says whether the kernel computes the cell."""
+        return self.spec.torch_mode(_builtin_name(self.activation))
+
+    def torch_blockers(self) -> list[str]:
+        """Why torch's fused kernel of the cell's mode (``torch.nn.GRU`` / ``LSTM`` / ``RNN``, cuDNN) does not
+        compute this cell; empty when it does."""
+        spec, found = self.spec, []
+        if self.torch_mode is None:
+            found.append(f"activation={activations.serialize(self.activation)!r} "
+                         f"({' or '.join(spec.activations)} needed)")
+        gate = spec.recurrent_activation
+        if gate is not None and not activations.is_builtin(self.recurrent_activation, gate):
+            found.append(f"recurrent_activation={activations.serialize(self.recurrent_activation)!r} ({gate} needed)")
+        return found
+
+    @property
     def kernel(self) -> torch.Tensor:
-        return _convert.kernel_to_keras(self.weight_ih, self.kind)
+        return _convert.kernel_to_keras(self.weight_ih, self.spec)
 
     @property
     def recurrent_kernel(self) -> torch.Tensor:
-        return _convert.kernel_to_keras(self.weight_hh, self.kind)
+        return _convert.kernel_to_keras(self.weight_hh, self.spec)
 
     @property
     def bias(self) -> torch.Tensor | None:
         if self.bias_ih is None:
             return None
-        return _convert.bias_to_keras(self.bias_ih, self.bias_hh, self.kind)
+        return _convert.bias_to_keras(self.bias_ih, self.bias_hh, self.spec)
 
     def _own_weight_specs(self) -> Iterator[WeightSpec]:
         if not self.built:
             return
 
         def set_kernel(value: torch.Tensor) -> None:
-            self.weight_ih.copy_(_convert.kernel_to_torch(value, self.kind))
+            self.weight_ih.copy_(_convert.kernel_to_torch(value, self.spec))
 
         def set_recurrent(value: torch.Tensor) -> None:
-            self.weight_hh.copy_(_convert.kernel_to_torch(value, self.kind))
+            self.weight_hh.copy_(_convert.kernel_to_torch(value, self.spec))
 
         def set_bias(value: torch.Tensor) -> None:
-            bias_ih, bias_hh = _convert.bias_to_torch(value, self.kind)
+            bias_ih, bias_hh = _convert.bias_to_torch(value, self.spec)
             self.bias_ih.copy_(bias_ih)
             if bias_hh is not None:
                 self.bias_hh.copy_(bias_hh)
@@ -184,7 +206,7 @@ class RecurrentCell(Layer):
     # ------------------------------------------------------------------ dropout masks
     def _mask_count(self) -> int | None:
         """Keras draws one input mask per gate when recurrent dropout is on (its 'implementation 1')."""
-        return self.gates if self.recurrent_dropout > 0 and self.kind != "simple_rnn" else None
+        return self.gates if self.recurrent_dropout > 0 else None
 
     def _draw(self, shape: tuple[int, ...], rate: float, like: torch.Tensor) -> torch.Tensor:
         if self.seed is not None and self._generator is None:
@@ -223,9 +245,8 @@ class RecurrentCell(Layer):
         if isinstance(input_masks, torch.Tensor):
             return F.linear(x * _broadcastable(input_masks, x), self.weight_ih, self.bias_ih)
         h = self.units
-        perm = _convert._PERMUTATION[self.kind]
         blocks = []
-        for torch_gate, keras_gate in enumerate(perm):
+        for torch_gate, keras_gate in enumerate(self.spec.torch_order):
             rows = slice(torch_gate * h, (torch_gate + 1) * h)
             bias = None if self.bias_ih is None else self.bias_ih[rows]
             blocks.append(F.linear(x * _broadcastable(input_masks[keras_gate], x), self.weight_ih[rows], bias))
@@ -294,6 +315,12 @@ class RecurrentCell(Layer):
         return config
 
 
+def _builtin_name(fn: Any) -> str | None:
+    """The Keras name of a built-in activation, None for a custom callable."""
+    name = activations.serialize(fn)
+    return name if isinstance(name, str) else None
+
+
 def _broadcastable(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """A (B, F) mask shaped to multiply x of shape (B, ..., F)."""
     return mask.reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[-1])
@@ -307,7 +334,9 @@ class GRUCell(RecurrentCell):
     and in both, h' = z * h + (1 - z) * h~.
     """
 
-    kind = "gru"
+    spec = CellSpec(CellKind.GRU, keras_gates=("update", "reset", "candidate"),
+                    torch_gates=("reset", "update", "candidate"), onnx_gates=("update", "reset", "candidate"),
+                    torch_modes=(("tanh", "GRU"),), recurrent_activation="sigmoid", separate_recurrent_bias=True)
 
     def __init__(self, units: int, *args: Any, reset_after: bool = True, **kwargs: Any):
         kwargs.pop("implementation", None)  # Keras 2 argument; both implementations compute the same function
@@ -316,6 +345,10 @@ class GRUCell(RecurrentCell):
 
     def _has_recurrent_bias(self) -> bool:
         return self.reset_after
+
+    def torch_blockers(self) -> list[str]:
+        found = [] if self.reset_after else ["reset_after=False (fused kernels implement the reset-after GRU only)"]
+        return found + super().torch_blockers()
 
     def step(self, projected, states, recurrent_masks=None):
         h = states[0]
@@ -350,7 +383,10 @@ class GRUCell(RecurrentCell):
 class LSTMCell(RecurrentCell):
     """One LSTM step: gates i, f, c, o; ``unit_forget_bias`` starts the forget bias at 1, as in Keras."""
 
-    kind = "lstm"
+    spec = CellSpec(CellKind.LSTM, keras_gates=("input_gate", "forget_gate", "cell", "output_gate"),
+                    torch_gates=("input_gate", "forget_gate", "cell", "output_gate"),
+                    onnx_gates=("input_gate", "output_gate", "forget_gate", "cell"),
+                    torch_modes=(("tanh", "LSTM"),), recurrent_activation="sigmoid", states=2)
 
     def __init__(self, units: int, *args: Any, unit_forget_bias: bool = True, **kwargs: Any):
         kwargs.pop("implementation", None)
@@ -360,10 +396,6 @@ class LSTMCell(RecurrentCell):
     @property
     def state_size(self) -> list[int]:
         return [self.units, self.units]
-
-    @property
-    def num_states(self) -> int:
-        return 2
 
     def _keras_bias_init(self, shape):
         if not self.unit_forget_bias:
@@ -395,12 +427,16 @@ class LSTMCell(RecurrentCell):
 class SimpleRNNCell(RecurrentCell):
     """One fully-connected recurrent step: h' = activation(x W + b + h U)."""
 
-    kind = "simple_rnn"
+    spec = CellSpec(CellKind.SIMPLE_RNN, keras_gates=("candidate",), torch_gates=("candidate",),
+                    onnx_gates=("candidate",), torch_modes=(("tanh", "RNN_TANH"), ("relu", "RNN_RELU")))
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True, **kwargs: Any):
         if "recurrent_activation" in kwargs:
             raise TypeError("SimpleRNNCell has no recurrent_activation (it has no gates); use activation=.")
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+
+    def _mask_count(self) -> int | None:
+        return None  # one block: one dropout mask, with or without recurrent dropout
 
     def step(self, projected, states, recurrent_masks=None):
         h = states[0]

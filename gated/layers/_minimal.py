@@ -1,17 +1,15 @@
 """``MinGRU`` and ``MinLSTM``: the minimal recurrent layers of Feng et al. (2024), "Were RNNs All We Needed?".
 
 The gates read only the input, never the previous state, so a whole sequence is one linear recurrence
-``h_t = a_t * h_{t-1} + b_t``, solved in parallel over time in log space (Heinsen's scan)::
-
-    log h_t = a*_t + logcumsumexp_{s<=t}(log b_s - a*_s),    a*_t = sum_{r<=t} log a_r
+``h_t = a_t * h_{t-1} + b_t``, solved in parallel over time in log space (Heinsen's scan, ``gated.kernels._scan``,
+which the layers' dispatch picks for cells whose spec is ``linear``):
 
 minGRU:  z = σ(x W_z + b_z), h~ = g(x W_h + b_h), a = 1 - z, b = z * h~, g(v) = v + 0.5 (v >= 0) else σ(v).
 minLSTM: f = σ(x W_f + b_f), i = σ(x W_i + b_i), h~ = g(x W_h + b_h), a = f / (f + i), b = i / (f + i) * h~.
 
-``h~ > 0``, so ``log b`` is finite; the initial state may have any sign and enters as ``exp(a*_t) * h_0``. The scan runs
-over chunks of 64 steps, carrying the state between them, to keep float32 precision on long sequences. The
-sequential path (``parallel=False``, and ``step()`` for streaming one timestep with constant memory) computes
-the same recurrence with plain gates, one step at a time: it is the reference the scan is tested against.
+``h~ > 0``, so ``log b`` is finite. The sequential path (``parallel=False``, and ``step()`` for streaming one
+timestep with constant memory) computes the same recurrence with plain gates, one step at a time: it is the
+reference the scan is tested against.
 
 Masks follow the GRU layer: a masked step carries the state (a = 1, b = 0) and repeats the previous output
 (zeros before the first valid step, or zeros at every masked step with ``zero_output_for_mask``).
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import initializers
+from ..saving._convert import CellKind, CellSpec
 from ._base import Layer, WeightSpec
 from ._recurrent import RNN, with_cell_arguments
 
@@ -44,7 +43,11 @@ def _log_g(v: torch.Tensor) -> torch.Tensor:
 class _MinCell(Layer):
     """The weights of a minimal cell: ``kernel`` (F, G*H) and ``bias`` (G*H,), gates in ``gate_names`` order."""
 
-    gate_names: tuple[str, ...] = ()
+    spec: CellSpec | None = None
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return self.spec.keras_gates
 
     def __init__(self, units: int, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", **kwargs: Any):
@@ -111,7 +114,8 @@ class _MinCell(Layer):
 
 
 class MinGRUCell(_MinCell):
-    gate_names = ("update", "candidate")
+    spec = CellSpec(CellKind.MIN_GRU, keras_gates=("update", "candidate"), torch_gates=("update", "candidate"),
+                    linear=True)
 
     def log_coefficients(self, x):
         update, candidate = self.project(x)
@@ -125,7 +129,8 @@ class MinGRUCell(_MinCell):
 
 
 class MinLSTMCell(_MinCell):
-    gate_names = ("forget_gate", "input_gate", "cell")
+    spec = CellSpec(CellKind.MIN_LSTM, keras_gates=("forget_gate", "input_gate", "cell"),
+                    torch_gates=("forget_gate", "input_gate", "cell"), linear=True)
 
     def log_coefficients(self, x):
         forget, inp, candidate = self.project(x)
@@ -138,29 +143,12 @@ class MinLSTMCell(_MinCell):
         return f / (f + i) * h + i / (f + i) * _g(candidate)
 
 
-SCAN_CHUNK = 64  # timesteps per log-space scan; the state is carried between chunks
-
-
-def log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor, h0: torch.Tensor,
-                   chunk: int = SCAN_CHUNK) -> torch.Tensor:
-    """All h_t of h_t = a_t h_{t-1} + b_t (a, b > 0 given as logs (B, T, H); h0 (B, H) of any sign) -> (B, T, H).
-
-    Heinsen's scan, run over chunks of ``chunk`` steps with the state carried from one to the next: within a
-    chunk ``a*`` stays small, so ``a*_t + logcumsumexp(log b - a*)`` loses no precision to cancellation (over
-    thousands of steps it would, about |a*| float ulps).
-    """
-    outs, h = [], h0  # (B, H)
-    for start in range(0, log_a.shape[1], chunk):
-        la, lb = log_a[:, start:start + chunk], log_b[:, start:start + chunk]  # (B, C, H)
-        a_star = torch.cumsum(la, dim=1)  # (B, C, H), <= 0
-        hs = torch.exp(a_star) * h[:, None, :] + torch.exp(a_star + torch.logcumsumexp(lb - a_star, dim=1))
-        outs.append(hs)
-        h = hs[:, -1]
-    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
-
-
 class _MinRNN(RNN):
-    """A minimal recurrent layer: parallel log-space scan over the sequence, or one step at a time."""
+    """A minimal recurrent layer: parallel log-space scan over the sequence, or one step at a time.
+
+    ``RNN.forward`` runs it: the cell's spec is ``linear``, so the dispatch (``layer.last_path``,
+    ``layer.dispatch()``) chooses ``Kernel.SCAN``, or ``Kernel.LOOP`` with ``parallel=False``.
+    """
 
     cell_class: type[_MinCell] = _MinCell
 
@@ -178,9 +166,6 @@ class _MinRNN(RNN):
     units = property(lambda self: self.cell.units)
     use_bias = property(lambda self: self.cell.use_bias)
 
-    def dispatch(self, mask: Any = None, training: bool = False) -> str:
-        return "scan" if self.parallel else "loop"
-
     def step(self, x_t: Any, states: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Streaming inference: one timestep (B, F) and the states [h] -> (output (B, H), [h'])."""
         x_t = self._convert_inputs(x_t)
@@ -190,39 +175,10 @@ class _MinRNN(RNN):
         h = self.cell.step(x_t, h)
         return h, [h]
 
-    def forward(self, inputs: torch.Tensor, initial_state: Any = None, mask: Any = None,
-                training: bool | None = None) -> Any:
-        batch, steps = inputs.shape[0], inputs.shape[1]
-        h0 = self._initial_states(initial_state, batch)[0]  # (B, H)
-        mask = self._standardize_mask(mask, batch, steps, inputs.device)
-        x = inputs.flip(1) if self.go_backwards else inputs  # processing order
-        if mask is not None and self.go_backwards:
-            mask = mask.flip(1)
-        self.last_path = self.dispatch(mask, bool(training))
-        if self.parallel:
-            log_a, log_b = self.cell.log_coefficients(x)  # (B, T, H) each
-            if mask is not None:
-                valid = mask[:, :, None]
-                log_a = torch.where(valid, log_a, torch.zeros_like(log_a))  # a = 1: the state carries
-                # b = 0 at masked steps; a huge finite negative keeps logcumsumexp's gradient finite
-                log_b = torch.where(valid, log_b, torch.full_like(log_b, torch.finfo(log_b.dtype).min / 4))
-            states = log_space_scan(log_a, log_b, h0)  # (B, T, H)
-        else:
-            h, hs = h0, []
-            for t in range(steps):
-                new = self.cell.step(x[:, t], h)
-                h = new if mask is None else torch.where(mask[:, t, None], new, h)
-                hs.append(h)
-            states = torch.stack(hs, dim=1)
-        outputs = states
-        if mask is not None:
-            seen = mask.cummax(dim=1).values if not self.zero_output_for_mask else mask  # (B, T)
-            outputs = torch.where(seen[:, :, None], states, torch.zeros_like(states))
-        final = states[:, -1]
-        if self.stateful:
-            self._states = [final.detach()]
-        output = outputs if self.return_sequences else outputs[:, -1]
-        return (output, final) if self.return_state else output
+    def step_cell(self, x_t: torch.Tensor, states: list[torch.Tensor],
+                  training: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h = self.cell.step(x_t, states[0])
+        return h, [h]
 
     def _summary_args(self) -> str:
         return f"units={self.units}"

@@ -1,8 +1,8 @@
 """Sequence layers: ``RNN(cell)`` and the ``GRU``, ``LSTM`` and ``SimpleRNN`` layers built on it.
 
-A layer owns a cell (the numerical reference, ``_cells.py``) and runs it over the time axis, on the path that
-``gated.kernels._dispatch`` chooses; ``layer.last_path`` tells which path the last call took and why, and
-``layer.dispatch(...)`` answers the same question without running anything.
+A layer owns a cell (the numerical reference, ``_cells.py``) and runs it over the time axis with the kernel that
+``gated.kernels._dispatch.decide`` chooses; ``layer.last_path`` is the ``Choice`` of the last call (its ``kernel``,
+an enum, and the reason), and ``layer.dispatch(...)`` answers the same question without running anything.
 
 Shape legend: B batch, T timesteps, F features, H units.
 """
@@ -14,8 +14,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..kernels import _cpu_gru, _cpu_lstm, _dispatch, _gpu_gru
-from ..kernels._fused import run_fused
+from ..kernels import _dispatch
 from ..saving import _convert
 from ..saving import _registry
 from ._base import Layer, describe_array
@@ -33,6 +32,9 @@ class RNN(Layer):
     """
 
     supports_masking = True
+    # The wrapper ``from_torch`` puts around the two directions of a bidirectional torch module: Bidirectional,
+    # which is built on this module and so sets itself here when it is defined (``_bidirectional.py``).
+    bidirectional_class: type[Layer] | None = None
 
     def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
@@ -55,7 +57,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.use_cudnn = use_cudnn
-        self.last_path: _dispatch.Path | None = None
+        self.last_path: _dispatch.Choice | None = None
         self._states: list[torch.Tensor] | None = None
         self._maybe_build_from_input_shape()
 
@@ -180,10 +182,26 @@ class RNN(Layer):
         return self.get_initial_state(batch)
 
     # ------------------------------------------------------------------ running
-    def dispatch(self, mask: torch.Tensor | None = None, training: bool = False) -> _dispatch.Path:
-        """The path a call with this mask and training flag would take (nothing runs)."""
-        layout = _dispatch.analyse_mask(None if mask is None else torch.as_tensor(mask).bool())
-        return _dispatch.choose_path(self.cell, layout, training, self.use_cudnn, self.name)
+    def dispatch(self, mask: Any = None, training: bool = False, inputs: Any = None) -> _dispatch.Choice:
+        """The kernel a call with this mask and training flag would run, and why (nothing runs).
+
+        ``inputs``: the (B, T, F) input of that call. On a GPU the kernel is chosen by measurement per input shape;
+        with ``inputs`` the answer says whether that shape was measured. A built-in cell's kernel depends on its
+        weights' device and dtype, so a layer that is not built yet needs ``inputs`` (the answer is for weights
+        built on their device, as the call would build them) and raises ``ValueError`` without them.
+        """
+        device = dtype = None
+        if inputs is not None and not self.built:  # the weights will be made on the input's device
+            inputs = torch.as_tensor(inputs)
+            device, dtype = inputs.device, getattr(self.cell, "compute_dtype", self.compute_dtype)
+        elif inputs is not None:
+            inputs = self._convert_inputs(inputs)
+        if mask is not None:
+            mask = torch.as_tensor(mask).bool()
+            mask = mask.flip(1) if self.go_backwards else mask
+        x = None if inputs is None else (inputs.flip(1) if self.go_backwards else inputs)
+        return _dispatch.decide(self, _dispatch.analyse_mask(mask), training, x, device=device, dtype=dtype,
+                                measure=False)
 
     def forward(self, inputs: torch.Tensor, initial_state: Any = None, mask: Any = None,
                 training: bool | None = None) -> Any:
@@ -196,32 +214,9 @@ class RNN(Layer):
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
         layout = _dispatch.analyse_mask(mask)
-        path = _dispatch.choose_path(self.cell, layout, training, self.use_cudnn, self.name)
-        decision = None
-        if path.name == "fused" and not path.gated_cpu:
-            path, decision = _dispatch.gpu_path(self.cell, path, x, states[0], layout)
-        self.last_path = path
-
-        if path.name == "fused":
-            input_masks, _ = self.cell.dropout_masks(batch, x, training)
-            if input_masks is not None:
-                x = x * input_masks[:, None, :]
-            if path.gated_cpu:
-                kernel_mask = None if layout.kind == "none" else mask
-                if self.cell.kind == "lstm":
-                    outputs, finals = _cpu_lstm.run(self.cell, x, states[0], states[1], kernel_mask,
-                                                    self.zero_output_for_mask)
-                else:
-                    outputs, finals = _cpu_gru.run(self.cell, x, states[0], kernel_mask, self.zero_output_for_mask)
-            elif decision is not None:
-                outputs, finals = _gpu_gru.run(self.cell, x, states[0], decision)
-            else:
-                outputs, finals = run_fused(self.cell, x, states, mask, layout, self.zero_output_for_mask)
-            last = outputs[:, -1]
-        elif path.name == "loop":
-            outputs, last, finals = self._run_loop(x, states, mask, training)
-        else:
-            outputs, last, finals = self._run_cell_loop(x, states, mask, training)
+        choice = _dispatch.decide(self, layout, training, x, states[0])
+        self.last_path = choice
+        outputs, last, finals = choice.run(self, x, states, mask, layout, training)
 
         if self.stateful:
             self._states = [s.detach() for s in finals]
@@ -246,44 +241,17 @@ class RNN(Layer):
             )
         return mask.bool()
 
-    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor], mask: torch.Tensor | None,
-                  training: bool) -> tuple[torch.Tensor | None, torch.Tensor, list[torch.Tensor]]:
-        """The reference recurrence: input projection for all steps at once, then one cell step per timestep."""
-        cell = self.cell
-        input_masks, recurrent_masks = cell.dropout_masks(x.shape[0], x, training)
-        projected = cell.project(x, input_masks)  # (B, T, G*H)
-        return self._scan(lambda t, s: cell.step(projected[:, t], s, recurrent_masks), x.shape[1], states, mask)
+    def step_cell(self, x_t: torch.Tensor, states: list[torch.Tensor],
+                  training: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One timestep of the cell on flat states (``state_size`` order): ``x_t`` (B, F) -> (output, new states).
 
-    def _run_cell_loop(self, x, states, mask, training):
+        The cell loop (``gated.kernels._loop``) and streaming's reference step run this.
+        """
         cell = self.cell
         nested = not isinstance(cell.state_size, int)
-
-        def step(t: int, flat_states: list[torch.Tensor]):
-            structured = _unflatten(flat_states, cell.state_size) if nested else flat_states[0]
-            output, new_states = _call_cell(cell, x[:, t], structured, training)
-            return output, _flatten(new_states)
-
-        return self._scan(step, x.shape[1], states, mask)
-
-    def _scan(self, step, steps: int, states: list[torch.Tensor], mask: torch.Tensor | None):
-        outputs = []
-        output = None
-        previous = None
-        for t in range(steps):
-            output, new_states = step(t, states)
-            if mask is not None:
-                valid = mask[:, t, None]
-                new_states = [torch.where(valid, n, s) for n, s in zip(new_states, states)]
-                if previous is None:
-                    previous = torch.zeros_like(output)
-                fill = torch.zeros_like(output) if self.zero_output_for_mask else previous
-                output = torch.where(valid, output, fill)
-                previous = output
-            states = new_states
-            if self.return_sequences:
-                outputs.append(output)
-        sequence = torch.stack(outputs, dim=1) if self.return_sequences else None
-        return sequence, output, states
+        structured = _unflatten(states, cell.state_size) if nested else states[0]
+        output, new_states = _call_cell(cell, x_t, structured, training)
+        return output, _flatten(new_states)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
@@ -307,7 +275,6 @@ class RNN(Layer):
         if "cell" in config:  # RNN(cell) and its subclasses that take a cell; GRU, LSTM, ... build their own
             return cls(_registry.deserialize(config.pop("cell"), custom_objects, base=Layer), **config)
         return cls(**config)
-
 
 def _call_cell(cell, x_t, states, training):
     if isinstance(cell, StackedRNNCells):
@@ -381,12 +348,13 @@ class _BuiltinRNN(RNN):
         A bidirectional module gives ``Bidirectional(cls(...))``. Layer options (``return_sequences``, ...) pass
         through ``kwargs``. Inputs stay batch-first whatever the module's ``batch_first``.
         """
-        kind, _ = _convert.torch_rnn_to_keras(module, layer, 0)
-        if kind != cls.cell_class.kind:
+        spec = cls.cell_class.spec
+        activation = next((a for a, mode in spec.torch_modes if mode == module.mode), None)
+        if activation is None:
             raise ValueError(f"{cls.__name__}.from_torch received a torch {module.mode} module; "
                              f"use the gated layer of the same kind.")
-        if kind == "simple_rnn":
-            kwargs.setdefault("activation", "relu" if module.mode == "RNN_RELU" else "tanh")
+        kwargs.setdefault("activation", activation)
+        _convert.torch_rnn_to_keras(module, spec, layer, 0)  # checks the layer index before anything is built
         features = module.input_size if layer == 0 else module.hidden_size * (2 if module.bidirectional else 1)
         kwargs.setdefault("dtype", module.weight_ih_l0.dtype)  # a float64 module gives a float64 layer
         make = lambda: cls(module.hidden_size, use_bias=module.bias, **kwargs)  # noqa: E731
@@ -395,13 +363,11 @@ class _BuiltinRNN(RNN):
             result: Layer = make()
             parts = [result]
         else:
-            from . import Bidirectional  # the public class, wherever it is defined
-
-            result = Bidirectional(make())
+            result = RNN.bidirectional_class(make())
             parts = [result.forward_layer, result.backward_layer]
         result._build_now((None, None, features), module.weight_ih_l0.device)
         for direction, part in enumerate(parts):
-            part.set_weights(_convert.torch_rnn_to_keras(module, layer, direction)[1])
+            part.set_weights(_convert.torch_rnn_to_keras(module, spec, layer, direction))
         return result
 
     def to_torch(self) -> nn.RNNBase:
@@ -409,19 +375,13 @@ class _BuiltinRNN(RNN):
         cell = self.cell
         if not self.built:
             raise ValueError(f"{self._describe()} is not built yet; call it on an input first.")
-        features, units = cell.input_dim, cell.units
-        if isinstance(cell, GRUCell):
-            module: nn.RNNBase = nn.GRU(features, units, bias=cell.use_bias, batch_first=True)
-        elif isinstance(cell, LSTMCell):
-            module = nn.LSTM(features, units, bias=cell.use_bias, batch_first=True)
-        else:
-            module = nn.RNN(features, units, bias=cell.use_bias, batch_first=True,
-                            nonlinearity=_dispatch._vf_name(cell).removeprefix("rnn_"))
-        blockers = [b for b in _dispatch.fused_blockers(cell, _dispatch.MaskLayout("none"), False)]
+        device, dtype = cell.weight_ih.device, cell.weight_ih.dtype
+        blockers = _dispatch.fused_blockers(cell, _dispatch.NO_MASK, False, device, dtype)
         if blockers:
             raise ValueError(f"{self._describe()} has no torch.nn equivalent: {'; '.join(blockers)}.")
-        module = module.to(device=cell.weight_ih.device, dtype=cell.weight_ih.dtype)
-        _convert.keras_to_torch_rnn([w for w in self.cell.weights], cell.kind, module)
+        module = _convert.torch_module(cell.torch_mode, cell.input_dim, cell.units, cell.use_bias)
+        module = module.to(device=device, dtype=dtype)
+        _convert.keras_to_torch_rnn([w for w in self.cell.weights], cell.spec, module)
         return module
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gated.kernels._dispatch import Kernel
 from gated.layers import GRU, LSTM
 
 from ..layers.support import B, F, T, close, random_layer
@@ -30,7 +31,8 @@ def test_edge_shapes_equal_the_step_loop(kind, shape):
         out = layer(xs)
         out.sum().backward()
         results.append((out, xs.grad, [p.grad for p in layer.parameters()]))
-    assert fast.last_path.gated_cpu and not slow.last_path.gated_cpu and results[0][0].shape == (b, t, h)
+    assert fast.last_path.kernel is Kernel.GATED_CPU and slow.last_path.kernel is Kernel.LOOP
+    assert results[0][0].shape == (b, t, h)
     close(results[0][0], results[1][0], "outputs", 1e-12)
     close(results[0][1], results[1][1], "d/d inputs", 1e-12)
     for ours, loops in zip(results[0][2], results[1][2]):
@@ -52,4 +54,5 @@ def test_opting_out_runs_torch_fused_kernel(kind, monkeypatch, vf_calls):
     layer = random_layer(CELLS[kind], torch.float32)
     vf_calls.clear()
     layer(torch.randn(B, T, F))
-    assert vf_calls == [kind] and layer.last_path.kernel == f"torch._VF.{kind} (ATen cpu)"
+    assert vf_calls == [kind] and layer.last_path.kernel is Kernel.TORCH_FUSED
+    assert layer.last_path.detail == f"torch._VF.{kind} (ATen cpu)"

@@ -32,6 +32,7 @@ import gated
 from gated import layers as L
 from gated.deploy import Streamer
 from gated.kernels import _cpu_gru
+from gated.kernels._dispatch import Kernel
 from gated.layers import GRU
 from gated.saving import _convert
 
@@ -55,8 +56,8 @@ def test_the_extension_builds_and_runs_gru_layers_on_the_cpu():
     assert _cpu_gru.status() is None, _cpu_gru.status()
     layer = _layer(torch.float32)
     layer(torch.randn(B, T, F))
-    assert layer.last_path.name == "fused" and layer.last_path.reason == "eligible"
-    assert layer.last_path.kernel.startswith("gated-cpu GRU (C++")
+    assert layer.last_path.kernel is Kernel.GATED_CPU and layer.last_path.reason == "eligible"
+    assert layer.last_path.name == "fused" and layer.last_path.detail.startswith("gated-cpu GRU (C++")
 
 
 # --------------------------------------------------------------------------------- float64 against the reference
@@ -74,7 +75,7 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
     h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
     mask = _mask(mask_name)
     output, final = layer(x, initial_state=[h0], mask=mask)
-    assert layer.last_path.gated_cpu, str(layer.last_path)
+    assert layer.last_path.kernel is Kernel.GATED_CPU, str(layer.last_path)
 
     kernel, recurrent, *bias = [torch.tensor(w, requires_grad=True) for w in layer.get_weights()]
     x_ref = x.detach().clone().requires_grad_(True)
@@ -92,10 +93,10 @@ def test_kernel_equals_the_float64_reference_outputs_states_and_every_gradient(r
     close(x.grad, x_ref.grad, "d/d inputs", 1e-12)
     close(h0.grad, h0_ref.grad, "d/d initial state", 1e-12)
     cell = layer.cell
-    close(_convert.kernel_to_keras(cell.weight_ih.grad, "gru"), kernel.grad, "d/d kernel", 1e-12)
-    close(_convert.kernel_to_keras(cell.weight_hh.grad, "gru"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_ih.grad, cell.spec), kernel.grad, "d/d kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_hh.grad, cell.spec), recurrent.grad, "d/d recurrent_kernel", 1e-12)
     if use_bias:
-        close(_convert.bias_to_keras(cell.bias_ih.grad, cell.bias_hh.grad, "gru"), bias[0].grad, "d/d bias",
+        close(_convert.bias_to_keras(cell.bias_ih.grad, cell.bias_hh.grad, cell.spec), bias[0].grad, "d/d bias",
                1e-12)
     else:
         assert cell.bias_ih is None
@@ -137,7 +138,7 @@ def test_float32_kernel_equals_torch_fused_path_forward_and_backward(mask_name, 
             p.grad = None
         xs, hs = x.clone().requires_grad_(True), h0.clone().requires_grad_(True)
         output, final = fast(xs, initial_state=[hs], mask=mask)
-        assert fast.last_path.gated_cpu == (switch == "1"), str(fast.last_path)
+        assert (fast.last_path.kernel is Kernel.GATED_CPU) == (switch == "1"), str(fast.last_path)
         (output.square().sum() + final.sum()).backward()
         results.append([output, final, xs.grad, hs.grad] + [p.grad.clone() for p in fast.parameters()])
     names = ["outputs", "final state", "d/d inputs", "d/d initial state", "d/d weight_ih", "d/d weight_hh",
@@ -175,7 +176,8 @@ def test_streaming_step_equals_the_layer(dtype, batch):
     x = np.random.default_rng(0).standard_normal((batch, 7, 8))
     x = x.astype(np.float64 if dtype == torch.float64 else np.float32)
     streamer = Streamer(model, batch_size=batch)
-    assert streamer.paths[0].kernel == "C++: gated-cpu GRU step on [x, h, 1]"
+    assert streamer.paths[0].kernel is Kernel.GATED_CPU
+    assert streamer.paths[0].detail == "C++: gated-cpu GRU step on [x, h, 1]"
     expected = model(torch.as_tensor(x)).detach().numpy()
     steps = np.stack([streamer.step(x[:, t]) for t in range(x.shape[1])], axis=1)
     np.testing.assert_allclose(steps, expected, atol=1e-12 if dtype == torch.float64 else 1e-6, rtol=0)
@@ -185,7 +187,7 @@ def test_streaming_falls_back_to_numpy_when_the_kernel_is_switched_off(monkeypat
     monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     model = gated.Sequential([L.Input(shape=(None, 3)), L.GRU(4)])
     (path,) = Streamer(model).paths
-    assert path.kernel.startswith("numpy: one np.dot for [x, h, 1]")
+    assert path.kernel is Kernel.NUMPY and path.detail.startswith("numpy: one np.dot for [x, h, 1]")
     assert path.reason.endswith("(gated's C++ GRU step not used: GATED_CPU_KERNEL=0)")
 
 
@@ -200,11 +202,12 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
         monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     layer(torch.randn(B, T, F), mask=mask)
     assert kernel_spy.calls == []
-    assert not layer.last_path.gated_cpu
-    expected = {"reset_after_false": ("loop", "reset_after=False"), "use_cudnn_false": ("loop", "use_cudnn=False"),
-                "mask_with_gaps": ("loop", "masked steps between valid ones"),
-                "opted_out": ("fused", "gated's C++ GRU kernel not used: GATED_CPU_KERNEL=0")}[case]
-    assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
+    assert layer.last_path.kernel is not Kernel.GATED_CPU
+    expected = {"reset_after_false": (Kernel.LOOP, "reset_after=False"),
+                "use_cudnn_false": (Kernel.LOOP, "use_cudnn=False"),
+                "mask_with_gaps": (Kernel.LOOP, "masked steps between valid ones"),
+                "opted_out": (Kernel.TORCH_FUSED, "gated's C++ GRU kernel not used: GATED_CPU_KERNEL=0")}[case]
+    assert layer.last_path.kernel is expected[0] and expected[1] in layer.last_path.reason
 
 
 def test_a_failed_build_warns_once_with_the_fix_and_names_the_failure_in_the_path(tmp_path):
@@ -219,6 +222,7 @@ def test_a_failed_build_warns_once_with_the_fix_and_names_the_failure_in_the_pat
             first = layer(torch.randn(2, 3, 5))
             layer(torch.randn(2, 3, 5))
         print(json.dumps({"path": str(layer.last_path), "name": layer.last_path.name,
+                          "kernel": layer.last_path.kernel.name,
                           "warnings": [str(w.message) for w in caught], "shape": list(first.shape)}))
     """)
     env = dict(os.environ, CXX=str(tmp_path / "no-such-compiler"), TORCH_EXTENSIONS_DIR=str(tmp_path / "cache"),
@@ -227,7 +231,7 @@ def test_a_failed_build_warns_once_with_the_fix_and_names_the_failure_in_the_pat
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["name"] == "fused" and report["shape"] == [2, 4]
+    assert report["name"] == "fused" and report["kernel"] == "TORCH_FUSED" and report["shape"] == [2, 4]
     assert "torch._VF.gru (ATen cpu)" in report["path"]
     assert "gated's C++ GRU kernel not used: the C++ GRU kernel failed to build" in report["path"]
     build_warnings = [w for w in report["warnings"] if "failed to build" in w]

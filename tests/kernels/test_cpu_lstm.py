@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from gated.kernels import _cpu_gru, _cpu_lstm
+from gated.kernels._dispatch import Kernel
 from gated.layers import LSTM
 from gated.saving import _convert
 
@@ -42,14 +43,14 @@ def test_lstm_layers_on_the_cpu_run_the_extension():
     assert _cpu_gru.status() is None, _cpu_gru.status()
     layer = _layer(torch.float32)
     layer(torch.randn(B, T, F))
-    assert layer.last_path.name == "fused" and layer.last_path.reason == "eligible"
-    assert layer.last_path.kernel.startswith("gated-cpu LSTM (C++") and layer.last_path.gated_cpu
+    assert layer.last_path.kernel is Kernel.GATED_CPU and layer.last_path.reason == "eligible"
+    assert layer.last_path.name == "fused" and layer.last_path.detail.startswith("gated-cpu LSTM (C++")
 
 
 # --------------------------------------------------------------------------------- float64 against the reference
 def _against_reference(layer, x, h0, c0, mask, go_backwards, zero_output_for_mask, return_sequences, use_bias):
     output, h_final, c_final = layer(x, initial_state=[h0, c0], mask=mask)
-    assert layer.last_path.gated_cpu, str(layer.last_path)
+    assert layer.last_path.kernel is Kernel.GATED_CPU, str(layer.last_path)
 
     kernel, recurrent, *bias = [torch.tensor(w, requires_grad=True) for w in layer.get_weights()]
     x_ref, h0_ref, c0_ref = [t.detach().clone().requires_grad_(True) for t in (x, h0, c0)]
@@ -68,8 +69,8 @@ def _against_reference(layer, x, h0, c0, mask, go_backwards, zero_output_for_mas
     close(h0.grad, h0_ref.grad, "d/d initial h", 1e-12)
     close(c0.grad, c0_ref.grad, "d/d initial c", 1e-12)
     cell = layer.cell
-    close(_convert.kernel_to_keras(cell.weight_ih.grad, "lstm"), kernel.grad, "d/d kernel", 1e-12)
-    close(_convert.kernel_to_keras(cell.weight_hh.grad, "lstm"), recurrent.grad, "d/d recurrent_kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_ih.grad, cell.spec), kernel.grad, "d/d kernel", 1e-12)
+    close(_convert.kernel_to_keras(cell.weight_hh.grad, cell.spec), recurrent.grad, "d/d recurrent_kernel", 1e-12)
     if use_bias:
         assert cell.bias_hh is None  # Keras's LSTM has one bias; the kernel's second is a zero buffer
         close(cell.bias_ih.grad, bias[0].grad, "d/d bias", 1e-12)
@@ -112,7 +113,7 @@ def test_kernel_equals_the_reference_for_a_mask_with_gaps(zero_output_for_mask):
     (outputs_ref.sum() + h_ref.sum() + 2 * c_ref.sum()).backward()
     for ours, ref, what in [(x.grad, x_ref.grad, "d/d inputs"), (h0.grad, h0_ref.grad, "d/d initial h"),
                             (c0.grad, c0_ref.grad, "d/d initial c"), (layer.cell.bias_ih.grad, bias.grad, "d/d bias"),
-                            (_convert.kernel_to_keras(layer.cell.weight_hh.grad, "lstm"), recurrent.grad,
+                            (_convert.kernel_to_keras(layer.cell.weight_hh.grad, layer.cell.spec), recurrent.grad,
                              "d/d recurrent_kernel")]:
         close(ours, ref, what, 1e-12)
 
@@ -151,7 +152,7 @@ def test_float32_kernel_equals_torch_fused_path_forward_and_backward(mask_name, 
             p.grad = None
         xs, hs, cs = [v.clone().requires_grad_(True) for v in (x, h0, c0)]
         output, h_final, c_final = fast(xs, initial_state=[hs, cs], mask=mask)
-        assert fast.last_path.gated_cpu == (switch == "1"), str(fast.last_path)
+        assert (fast.last_path.kernel is Kernel.GATED_CPU) == (switch == "1"), str(fast.last_path)
         (output.square().sum() + h_final.sum() + (c_final * 0.5).sum()).backward()
         results.append([output, h_final, c_final, xs.grad, hs.grad, cs.grad]
                        + [p.grad.clone() for p in fast.parameters()])
@@ -189,10 +190,10 @@ def test_layer_inference_runs_torchs_onednn_kernel(kernel_spy):
     with torch.no_grad():
         inferred = layer(x)
     assert kernel_spy.calls == []
-    assert layer.last_path.kernel.startswith("torch._VF.lstm")
+    assert layer.last_path.kernel is Kernel.TORCH_FUSED and layer.last_path.detail.startswith("torch._VF.lstm")
     assert "inference without gradients" in layer.last_path.reason
     trained = layer(x)
-    assert kernel_spy.calls == [("lstm_forward", True)] and layer.last_path.gated_cpu
+    assert kernel_spy.calls == [("lstm_forward", True)] and layer.last_path.kernel is Kernel.GATED_CPU
     torch.testing.assert_close(inferred, trained.detach(), atol=1e-5, rtol=1e-5)
 
 
@@ -207,12 +208,12 @@ def test_kernel_does_not_run_where_it_must_not(case, kernel_spy, monkeypatch):
         monkeypatch.setenv("GATED_CPU_KERNEL", "0")
     layer(torch.randn(B, T, F), mask=mask, training=case == "recurrent_dropout_training")
     assert kernel_spy.calls == []
-    assert not layer.last_path.gated_cpu
-    expected = {"recurrent_dropout_training": ("loop", "recurrent_dropout=0.25 while training"),
-                "use_cudnn_false": ("loop", "use_cudnn=False"),
-                "mask_with_gaps": ("loop", "masked steps between valid ones"),
-                "opted_out": ("fused", "gated's C++ LSTM kernel not used: GATED_CPU_KERNEL=0")}[case]
-    assert layer.last_path.name == expected[0] and expected[1] in layer.last_path.reason
+    assert layer.last_path.kernel is not Kernel.GATED_CPU
+    expected = {"recurrent_dropout_training": (Kernel.LOOP, "recurrent_dropout=0.25 while training"),
+                "use_cudnn_false": (Kernel.LOOP, "use_cudnn=False"),
+                "mask_with_gaps": (Kernel.LOOP, "masked steps between valid ones"),
+                "opted_out": (Kernel.TORCH_FUSED, "gated's C++ LSTM kernel not used: GATED_CPU_KERNEL=0")}[case]
+    assert layer.last_path.kernel is expected[0] and expected[1] in layer.last_path.reason
 
 
 def test_graphs_alive_at_once_keep_their_own_saved_buffers():
@@ -249,7 +250,7 @@ def test_training_after_inference_mode_calls():
     for _ in range(2):
         layer.zero_grad(set_to_none=True)
         trained = layer(x)
-        assert layer.last_path.gated_cpu
+        assert layer.last_path.kernel is Kernel.GATED_CPU
         trained.sum().backward()
         assert torch.equal(trained.detach(), inferred)
         assert layer.cell.weight_hh.grad.abs().sum() > 0
@@ -260,11 +261,11 @@ def test_with_several_threads_the_layer_runs_torchs_onednn_kernel(kernel_spy):
     layer = _layer(torch.float32, return_sequences=True)
     x = torch.randn(B, T, F)
     expected = layer(x)
-    assert layer.last_path.gated_cpu
+    assert layer.last_path.kernel is Kernel.GATED_CPU
     kernel_spy.calls.clear()
     torch.set_num_threads(2)
     got = layer(x)
     assert kernel_spy.calls == []
-    assert layer.last_path.kernel.startswith("torch._VF.lstm")
+    assert layer.last_path.kernel is Kernel.TORCH_FUSED and layer.last_path.detail.startswith("torch._VF.lstm")
     assert "2 threads: torch's oneDNN LSTM kernel" in layer.last_path.reason
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

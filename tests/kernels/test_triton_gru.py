@@ -9,7 +9,8 @@ import torch
 pytest.importorskip("triton", reason="Triton ships for Linux x86-64 only (the test extra installs it there)")
 
 from gated.kernels import _dispatch, _gpu_gru, _triton_gru  # noqa: E402
-from gated.layers import GRU
+from gated.kernels._dispatch import Kernel  # noqa: E402
+from gated.layers import GRU, GRUCell  # noqa: E402
 
 from ..layers.support import close
 
@@ -152,6 +153,21 @@ def test_a_layer_on_the_cpu_never_takes_the_gpu_path():
     layer = GRU(8)
     x = torch.randn(2, 3, 4)
     layer(x)
-    path = layer.dispatch()
-    same, decision = _dispatch.gpu_path(layer.cell, path, x, torch.zeros(2, 8), _dispatch.MaskLayout("none"))
-    assert same is path and decision is None and "gated-triton" not in layer.last_path.kernel
+    decided = _dispatch.decide(layer, _dispatch.NO_MASK, False, x, torch.zeros(2, 8))
+    assert decided == layer.last_path == layer.dispatch(inputs=x)
+    assert decided.kernel is Kernel.GATED_CPU and "gated-triton" not in layer.last_path.kernel
+    assert _gpu_gru.decisions() == {}  # nothing was measured
+    assert Kernel.TRITON not in _dispatch.fused_kernels(GRUCell.spec, "cpu")
+    assert _dispatch.fused_kernels(GRUCell.spec, "cuda") == (Kernel.TRITON, Kernel.CUDNN)
+
+
+def test_the_module_imports_without_loading_triton():
+    """Triton is optional: gated imports its kernel modules without it, and loads it only to compile a kernel."""
+    import subprocess
+    import sys
+
+    script = ("import sys, gated, gated.kernels._triton_gru, gated.kernels._gpu_gru; "
+              "print('triton' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"

@@ -10,6 +10,7 @@ pytest.importorskip("triton", reason="the fused GPU GRU kernel is written in Tri
 
 import gated  # noqa: E402
 from gated.kernels import _gpu_gru, _triton_gru  # noqa: E402
+from gated.kernels._dispatch import Kernel  # noqa: E402
 from gated.layers import GRU, Dense  # noqa: E402
 
 from ..layers.support import close  # noqa: E402
@@ -103,7 +104,10 @@ def test_a_layer_measures_once_per_shape_and_reports_the_choice():
     assert "cudnn" in decision.timings and len(decision.timings) >= 2, decision.reason
     assert decision.reason in layer.last_path.reason
     expected = "gated-triton" if decision.choice == "fused" else "cuDNN"
-    assert expected in layer.last_path.kernel
+    assert expected in layer.last_path.detail
+    assert layer.last_path.kernel is (Kernel.TRITON if decision.choice == "fused" else Kernel.CUDNN)
+    with torch.no_grad():  # the plan for a measured shape (and gradient mode) is its decision
+        assert layer.dispatch(inputs=x) == layer.last_path
     reference = layer.to_torch().cuda()(x)[0]
     close(out, reference, "layer output vs torch.nn.GRU", 1e-5)
     with torch.no_grad():
@@ -131,7 +135,7 @@ def test_fit_on_the_fused_kernel_equals_fit_on_cudnn(monkeypatch):
         history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
         monkeypatch.undo()
         _gpu_gru.forget()
-        assert ("gated-triton" in model.layers[0].last_path.kernel) == (kernel == "fused"), model.layers[0].last_path
+        assert (model.layers[0].last_path.kernel is Kernel.TRITON) == (kernel == "fused"), model.layers[0].last_path
         histories.append(history.history)
         weights.append(model.get_weights())
     for key in histories[0]:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from gated import Sequential
+from gated.kernels._dispatch import Choice, Kernel
 from gated.layers import GRU, Bidirectional, Dense, Input, MinGRU, MinLSTM
 from gated.optimizers import Adam
 
@@ -46,6 +47,7 @@ def test_parallel_scan_matches_step_loop_on_outputs_states_and_gradients(cls, dt
         layer.parallel = parallel
         xi, hi = x.clone().requires_grad_(), h0.clone().requires_grad_()
         y, h = layer(xi, initial_state=[hi])
+        assert layer.last_path.kernel is (Kernel.SCAN if parallel else Kernel.LOOP), str(layer.last_path)
         ((y * torch.linspace(-1, 1, y.shape[-1], dtype=dtype)).sum() + (h ** 2).sum()).backward()
         grads = [xi.grad, hi.grad] + [p.grad.clone() for p in layer.parameters()]
         layer.zero_grad()
@@ -56,6 +58,18 @@ def test_parallel_scan_matches_step_loop_on_outputs_states_and_gradients(cls, dt
     torch.testing.assert_close(h1, h2, atol=tol, rtol=tol)
     for a, b in zip(g1, g2):
         torch.testing.assert_close(a, b, atol=tol * 10, rtol=tol * 10)
+
+
+@pytest.mark.parametrize("parallel, kernel", [(True, Kernel.SCAN), (False, Kernel.LOOP)], ids=["scan", "loop"])
+@pytest.mark.parametrize("cls", KINDS)
+def test_dispatch_answers_with_the_typed_choice_the_call_records(cls, parallel, kernel):
+    layer = cls(6, parallel=parallel)
+    planned = layer.dispatch()  # the scan does not depend on the weights' device: an unbuilt layer answers
+    assert isinstance(planned, Choice) and planned.kernel is kernel
+    assert planned.reason == f"parallel={parallel}" and planned.name == kernel.value
+    mask = torch.tensor([[1, 1, 1, 0], [0, 1, 1, 1]], dtype=torch.bool)
+    layer(torch.randn(2, 4, 3), mask=mask, training=True)
+    assert layer.last_path == planned == layer.dispatch(mask, training=True)
 
 
 @pytest.mark.parametrize("cls", KINDS)

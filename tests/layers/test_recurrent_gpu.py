@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import gated.layers as L
+from gated.kernels._dispatch import Kernel
 
 pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("ieee_fp32")]
 
@@ -38,7 +39,7 @@ def test_cudnn_path_matches_cpu_loop(name, masked, go_backwards):
     mask = MASK if masked else None
     ref_out, ref_grads = _run(cpu, x, mask)
     out, grads = _run(gpu, x.cuda(), None if mask is None else mask.cuda())
-    assert gpu.last_path.name == "fused" and "cuDNN" in gpu.last_path.kernel
+    assert gpu.last_path.kernel is Kernel.CUDNN and "cuDNN" in gpu.last_path.detail
     for a, b in zip(out, ref_out):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-5, rtol=0)
     for a, b in zip(grads, ref_grads):

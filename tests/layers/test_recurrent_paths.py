@@ -6,8 +6,11 @@
   every weight, in float64 and float32. Each case asserts that the fused side really ran fused.
 * Dispatch: a spy on ``torch._VF`` (as ``gated.kernels._fused`` sees it) shows the fused kernel is called for
   eligible calls and never for the ones it cannot compute (a GRU or LSTM on the CPU runs gated's C++ kernel
-  instead, or ``torch._VF.gru`` / ``lstm`` with ``GATED_CPU_KERNEL=0``); ``last_path`` names the path and the
-  reason, and ``use_cudnn=True`` turns an ineligible call into a ValueError naming the blocker.
+  instead, or ``torch._VF.gru`` / ``lstm`` with ``GATED_CPU_KERNEL=0``); ``last_path.kernel`` (a ``Kernel``)
+  names the kernel and ``last_path.reason`` the reason, and ``use_cudnn=True`` turns an ineligible call into a
+  ValueError naming the blocker.
+* ``dispatch()`` plans exactly what the call then runs (with ``go_backwards`` too), answers for an unbuilt layer
+  given the input it would receive, and says how to build the layer otherwise.
 
 Shape legend: B batch, T timesteps, F features, H units.
 """
@@ -20,6 +23,7 @@ import pytest
 import torch
 
 from gated.kernels import _fused
+from gated.kernels._dispatch import Choice, Kernel
 from gated.layers import GRU, LSTM, RNN, GRUCell, SimpleRNN
 
 B, T, F, H = 3, 5, 4, 3
@@ -71,8 +75,8 @@ def _assert_same(fast, slow, x, states, mask, dtype, training=False):
     tol = TOLERANCE[dtype]
     xf, sf, yf, ff = _run(fast, x, states, mask, training)
     xs, ss, ys, fs = _run(slow, x, states, mask, training)
-    assert fast.last_path.name == "fused", str(fast.last_path)
-    assert slow.last_path.name == "loop", str(slow.last_path)
+    assert fast.last_path.kernel.fused and fast.last_path.name == "fused", str(fast.last_path)
+    assert slow.last_path.kernel is Kernel.LOOP and slow.last_path.name == "loop", str(slow.last_path)
     _close(yf, ys, "outputs", tol)
     for i, (a, b) in enumerate(zip(ff, fs)):
         _close(a, b, f"final state {i}", tol)
@@ -191,18 +195,20 @@ def test_fused_kernel_runs_when_eligible(case, vf_spy):
     mask = _mask(mask_name) if mask_name else None
     planned = layer.dispatch(mask, training=training)
     assert vf_spy.calls == []  # dispatch only plans
-    assert planned.name == "fused" and planned.reason == "eligible"
+    assert isinstance(planned, Choice) and planned.kernel.fused and planned.reason == "eligible"
     layer(torch.randn(B, T, F), mask=mask, training=training)
     path = layer.last_path
     assert path == planned
     assert (path.name, path.reason) == ("fused", "eligible")
     if kernel in ("gru", "lstm"):  # on the CPU gated's C++ kernels run instead (tests/kernels/test_cpu_*.py)
         assert vf_spy.calls == []
-        assert path.kernel.startswith(f"gated-cpu {kernel.upper()}")
+        assert path.kernel is Kernel.GATED_CPU
+        assert path.detail.startswith(f"gated-cpu {kernel.upper()}")
         return
     assert vf_spy.calls == [kernel]
-    assert f"torch._VF.{kernel} (ATen cpu" in path.kernel
-    assert kernel_note in path.kernel
+    assert path.kernel is Kernel.TORCH_FUSED
+    assert f"torch._VF.{kernel} (ATen cpu" in path.detail
+    assert kernel_note in path.detail
 
 
 @pytest.mark.parametrize("case", [c for c in ELIGIBLE if ELIGIBLE[c][3] in ("gru", "lstm")])
@@ -214,7 +220,8 @@ def test_gru_and_lstm_run_torch_fused_kernel_when_the_cpu_kernel_is_switched_off
     layer(torch.randn(B, T, F), mask=_mask(mask_name) if mask_name else None, training=training)
     assert vf_spy.calls == [kernel]
     path = layer.last_path
-    assert path.name == "fused" and f"torch._VF.{kernel} (ATen cpu" in path.kernel and kernel_note in path.kernel
+    assert path.kernel is Kernel.TORCH_FUSED and path.name == "fused"
+    assert f"torch._VF.{kernel} (ATen cpu" in path.detail and kernel_note in path.detail
     assert path.reason == f"eligible; gated's C++ {kernel.upper()} kernel not used: GATED_CPU_KERNEL=0"
 
 
@@ -243,11 +250,11 @@ def test_fused_kernel_does_not_run_when_ineligible(case, vf_spy):
     vf_spy.calls.clear()
     mask = GAPS if mask_name == "gaps" else None
     planned = layer.dispatch(mask, training=training)
-    assert planned.name == "loop"
+    assert planned.kernel is Kernel.LOOP and planned.name == "loop"
     layer(torch.randn(B, T, F), mask=mask, training=training)
     assert vf_spy.calls == []
     assert layer.last_path == planned
-    assert layer.last_path.kernel == "python loop, input projection hoisted"
+    assert layer.last_path.detail == "python loop, input projection hoisted"
     assert re.search(blocker, layer.last_path.reason), layer.last_path.reason
 
 
@@ -277,7 +284,7 @@ def test_use_cudnn_false_never_calls_the_fused_kernel(vf_spy):
     layer = _built(GRU(H, use_cudnn=False))
     for mask in (None, _mask("right"), _mask("left")):
         layer(torch.randn(B, T, F), mask=mask)
-        assert layer.last_path.name == "loop" and layer.last_path.reason == "use_cudnn=False"
+        assert layer.last_path.kernel is Kernel.LOOP and layer.last_path.reason == "use_cudnn=False"
     assert vf_spy.calls == []
 
 
@@ -285,7 +292,7 @@ def test_stacked_cells_run_the_cell_loop(vf_spy):
     layer = RNN([GRUCell(H), GRUCell(H)])
     layer(torch.randn(B, T, F))
     assert vf_spy.calls == []
-    assert layer.last_path.name == "cell-loop"
+    assert layer.last_path.kernel is Kernel.CELL_LOOP and layer.last_path.name == "cell-loop"
     assert layer.last_path.reason == "StackedRNNCells is not a built-in cell"
 
 
@@ -293,8 +300,68 @@ def test_recurrent_dropout_switches_path_with_the_training_flag(vf_spy):
     layer = _built(GRU(H, recurrent_dropout=0.3))
     vf_spy.calls.clear()
     layer(torch.randn(B, T, F))  # layers start in inference mode, like Keras
-    assert layer.last_path.name == "fused" and layer.last_path.gated_cpu
+    assert layer.last_path.kernel is Kernel.GATED_CPU
     layer.train()
     layer(torch.randn(B, T, F))
-    assert layer.last_path.name == "loop" and vf_spy.calls == []
+    assert layer.last_path.kernel is Kernel.LOOP and vf_spy.calls == []
     assert "recurrent_dropout=0.3 while training" in layer.last_path.reason
+
+
+# ------------------------------------------------------------------------------------------ dispatch() itself
+@pytest.mark.parametrize("mask_name", ["right", "left", "mid_block"])
+def test_dispatch_plans_what_a_go_backwards_call_runs(mask_name, vf_spy, monkeypatch):
+    """The plan flips the mask as the call does: a right-padded mask read backwards is a left-padded one."""
+    monkeypatch.setenv("GATED_CPU_KERNEL", "0")
+    layer = _built(GRU(H, go_backwards=True))
+    mask = _mask(mask_name)
+    planned = layer.dispatch(mask)
+    layer(torch.randn(B, T, F), mask=mask)
+    assert layer.last_path == planned and planned.kernel is Kernel.TORCH_FUSED
+    backwards = "packed by lengths" if mask_name == "left" else "rows shifted and packed"
+    assert planned.detail == f"torch._VF.gru (ATen cpu, {backwards})"
+
+
+UNBUILT = {  # a layer, and the kernel it runs on the CPU (one thread, as every layer test)
+    "gru": (lambda dtype: GRU(H, dtype=dtype), Kernel.GATED_CPU),
+    "lstm": (lambda dtype: LSTM(H, dtype=dtype), Kernel.GATED_CPU),
+    "simple_rnn": (lambda dtype: SimpleRNN(H, dtype=dtype, activation="relu"), Kernel.TORCH_FUSED),
+    "gru_reset_before": (lambda dtype: GRU(H, dtype=dtype, reset_after=False), Kernel.LOOP),
+    "rnn_of_a_gru_cell": (lambda dtype: RNN(GRUCell(H, dtype=dtype)), Kernel.GATED_CPU),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", UNBUILT)
+def test_an_unbuilt_layer_answers_for_the_input_it_would_receive(case, dtype):
+    make, kernel = UNBUILT[case]
+    layer = make(dtype)
+    x = torch.randn(B, T, F, dtype=dtype)
+    planned = layer.dispatch(inputs=x)
+    assert not layer.built  # planning builds nothing
+    assert planned.kernel is kernel, str(planned)
+    layer(x)
+    assert layer.last_path == planned
+
+
+@pytest.mark.parametrize("make", [lambda: GRU(3), lambda: LSTM(3), lambda: RNN(GRUCell(3))], ids=["gru", "lstm",
+                                                                                                 "rnn"])
+def test_an_unbuilt_layer_without_input_says_how_to_build_it(make):
+    layer = make()
+    with pytest.raises(ValueError, match=rf"Layer '{layer.name}' \({type(layer).__name__}, units=3\) is not built "
+                                         r"yet, so the device and dtype of its weights, which decide the kernel, "
+                                         r"are unknown\. Pass the input the call would receive, "
+                                         r"layer\.dispatch\(inputs=x\), or build the layer first"):
+        layer.dispatch()
+
+
+def test_an_unbuilt_layer_of_custom_cells_answers_without_input():
+    assert RNN([GRUCell(H), GRUCell(H)]).dispatch().kernel is Kernel.CELL_LOOP
+
+
+def test_kernel_names_read_as_text_in_paths():
+    layer = _built(GRU(H))
+    layer(torch.randn(B, T, F))
+    assert str(layer.last_path) == ("fused (gated-cpu GRU (C++: one GEMM and one fused gate pass per step, forward "
+                                    "and backward)): eligible")
+    assert f"{Kernel.GATED_CPU}" == str(Kernel.GATED_CPU) == "gated-cpu" and "gated-cpu" in layer.last_path.kernel
+    assert [k for k in Kernel if k.fused] == [Kernel.TORCH_FUSED, Kernel.CUDNN, Kernel.GATED_CPU, Kernel.TRITON]

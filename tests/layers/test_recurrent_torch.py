@@ -17,7 +17,8 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from gated.layers import GRU, LSTM, Bidirectional, SimpleRNN
+from gated.kernels._dispatch import Kernel
+from gated.layers import GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from gated.saving import _convert
 
 from .support import MASKS as BLOCK_MASKS
@@ -64,11 +65,11 @@ def _close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float 
 def _gated_keras_grads(part) -> list[torch.Tensor]:
     """Gradients of a gated layer's weights in Keras's layout [kernel, recurrent_kernel, (bias)]."""
     cell = part.cell
-    grads = [_convert.kernel_to_keras(cell.weight_ih.grad, cell.kind),
-             _convert.kernel_to_keras(cell.weight_hh.grad, cell.kind)]
+    grads = [_convert.kernel_to_keras(cell.weight_ih.grad, cell.spec),
+             _convert.kernel_to_keras(cell.weight_hh.grad, cell.spec)]
     if cell.bias_ih is not None:
         bias_hh = None if cell.bias_hh is None else cell.bias_hh.grad
-        grads.append(_convert.bias_to_keras(cell.bias_ih.grad, bias_hh, cell.kind))
+        grads.append(_convert.bias_to_keras(cell.bias_ih.grad, bias_hh, cell.spec))
     return grads
 
 
@@ -78,18 +79,18 @@ def _torch_keras_grads(module: nn.RNNBase, direction: int, suffix_layer: int = 0
     For LSTM and RNN, Keras's single bias is torch's ``bias_ih + bias_hh``, so its gradient is the gradient of
     either torch bias (checked to be equal).
     """
-    kind = {"GRU": "gru", "LSTM": "lstm"}.get(module.mode, "simple_rnn")
+    spec = {"GRU": GRUCell.spec, "LSTM": LSTMCell.spec}.get(module.mode, SimpleRNNCell.spec)
     suffix = f"_l{suffix_layer}" + ("_reverse" if direction == 1 else "")
-    grads = [_convert.kernel_to_keras(getattr(module, "weight_ih" + suffix).grad, kind),
-             _convert.kernel_to_keras(getattr(module, "weight_hh" + suffix).grad, kind)]
+    grads = [_convert.kernel_to_keras(getattr(module, "weight_ih" + suffix).grad, spec),
+             _convert.kernel_to_keras(getattr(module, "weight_hh" + suffix).grad, spec)]
     if module.bias:
         g_ih = getattr(module, "bias_ih" + suffix).grad
         g_hh = getattr(module, "bias_hh" + suffix).grad
-        if kind == "gru":
-            grads.append(_convert.bias_to_keras(g_ih, g_hh, kind))
+        if spec is GRUCell.spec:
+            grads.append(_convert.bias_to_keras(g_ih, g_hh, spec))
         else:
             _close(g_ih, g_hh, "torch's two bias gradients")
-            grads.append(_convert.bias_to_keras(g_ih, None, kind))
+            grads.append(_convert.bias_to_keras(g_ih, None, spec))
     return grads
 
 
@@ -127,6 +128,9 @@ def _assert_matches_torch(layer, module: nn.RNNBase, kind: str, expected_path: s
 
     paths = [p.last_path.name for p in _parts(layer)]
     assert paths == [expected_path] * directions, paths
+    fused = Kernel.GATED_CPU if kind in ("gru", "lstm") else Kernel.TORCH_FUSED  # on the CPU, one thread
+    expected_kernel = Kernel.LOOP if expected_path == "loop" else fused
+    assert [p.last_path.kernel for p in _parts(layer)] == [expected_kernel] * directions
 
     valid = torch.ones(B, T, 1, dtype=torch.bool) if mask is None else mask[:, :, None]
     _close(y_gated * valid, y_torch * valid, "outputs")
@@ -405,6 +409,7 @@ def test_gradcheck_masked_fused_path_left_padded_and_fully_masked_row(kind, cpu_
     mask = torch.tensor([[0, 1, 1], [0, 0, 0]], dtype=torch.bool)  # left-padded row, fully masked row
     _gradcheck_layer(layer, x, states, mask=mask)
     assert layer.last_path.name == "fused"
+    assert layer.last_path.kernel is (Kernel.GATED_CPU if cpu_kernel == "1" else Kernel.TORCH_FUSED)
     # on the CPU gated's C++ kernels apply masks inside; torch's kernel (GATED_CPU_KERNEL=0) packs shifted rows
     expected = "masked steps carried" if cpu_kernel == "1" else "rows shifted and packed"
-    assert expected in layer.last_path.kernel
+    assert expected in layer.last_path.detail
