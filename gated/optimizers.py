@@ -14,12 +14,15 @@ inside or outside the square root (RMSprop, Adagrad), epsilon scaled by the bias
 schedule, Adamax's epsilon, and momentum buffers that scale with the current rather than the past learning rates
 (SGD, RMSprop). Hyperparameters are Python numbers, so a step never waits for the device.
 
-A step has a host half and a device half (``_host_step``: step counters, schedule, this step's scalars such as
-Adam's bias-corrected step size, as Python numbers; ``_device_step``: clipping and the update). A captured CUDA-graph
-step (gated/training/_graphs.py) runs the device half once inside the graph with the scalars as 0-d device tensors
-that the host refills before each replay. The eager ``step()`` runs both halves with Python numbers, as before. With
-tensor scalars, the updates that add ``lr * g`` with one fused ``alpha=`` kernel eagerly (SGD, Adadelta) multiply
-and then add: within an ulp per step of the eager update; the others are bit for bit the same.
+A step has a host half and a device half, public for executors that run the update elsewhere:
+``host_step()`` advances the step counters and the schedule and returns this step's scalars (such as Adam's
+bias-corrected step size) as Python numbers; ``device_step(scalars)`` clips and updates. A captured CUDA-graph step
+(gated/training/_graphs.py) runs ``device_step`` once inside the graph with the scalars as 0-d device tensors that
+the host refills before each replay; ``host_state()`` / ``restore_host_state()`` undo a step abandoned on a
+non-finite loss, ``state_tensors()`` are what the graph backs up, and ``capture_blocker()`` says why an optimizer
+cannot be captured (Nadam, torch optimizers). The eager ``step()`` runs both halves with Python numbers. With tensor
+scalars, the updates that add ``lr * g`` with one fused ``alpha=`` kernel eagerly (SGD, Adadelta) multiply and then
+add: within an ulp per step of the eager update; the others are bit for bit the same.
 
 ``get`` also accepts a ``torch.optim.Optimizer`` (or its class), so clipping and the learning-rate handle work with
 any torch optimizer.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 import torch
@@ -302,6 +305,13 @@ def _clip_gradients(grads: list[Tensor], clipnorm, global_clipnorm, clipvalue) -
 # The optimizer the user configures
 # ---------------------------------------------------------------------------------------------------------------
 
+class HostState(NamedTuple):
+    """What ``Optimizer.host_step()`` changes, as ``Optimizer.host_state()`` saw it."""
+
+    iterations: int
+    groups: list[dict[str, Any]]  # each param group's counters and hyperparameters, without its parameters
+
+
 class Optimizer:
     """Keras's optimizer surface over a torch optimizer: configure, ``build(params)``, then ``step()``.
 
@@ -380,9 +390,9 @@ class Optimizer:
         self._torch.step()
         self._iterations += 1
 
-    # -- the two halves of step() for a captured step (gated/training/_graphs.py) ----------------------------------
-    def _capture_support(self) -> str | None:
-        """None when a captured step can run this optimizer, else the reason it cannot."""
+    # -- step() in two halves, for an executor that runs the update elsewhere (a captured CUDA graph) ----------------
+    def capture_blocker(self) -> str | None:
+        """Why ``device_step`` cannot run inside a captured CUDA graph for this optimizer, or None when it can."""
         if self._torch is None:
             return f"optimizer '{self.name}' is not built"
         if not isinstance(self._torch, _KerasRule):
@@ -393,20 +403,27 @@ class Optimizer:
                     "AdamW, Adamax, Adadelta)")
         return None
 
-    def _host_step(self) -> list[dict[str, float]]:
-        """What ``step()`` does on the host, in its order: the schedule's learning rate, each group's step count
-        and scalars (Python numbers, computed as ``step()`` computes them), the iteration count."""
+    def host_step(self) -> list[dict[str, float]]:
+        """The host half of ``step()``, in its order: the schedule's learning rate, each param group's step count
+        and this step's scalars (Python numbers, computed as ``step()`` computes them, e.g. Adam's bias-corrected
+        step size), the iteration count. Returns one dict of scalars per param group, for ``device_step``.
+
+        It advances the counters, so call it once per step; ``host_state()`` before it and
+        ``restore_host_state()`` after it undo a step that is abandoned (a non-finite loss)."""
+        rule = self._split_rule("host_step")
         if self._schedule is not None:
             self._write_learning_rate(self._current_learning_rate())
-        rule = self._torch
         scalars = [rule._host_step(group, scalar_type(group["params"])) for group in rule.param_groups]
         self._iterations += 1
         return scalars
 
-    def _device_step(self, scalars: list[dict[str, Any]]) -> None:
-        """What ``step()`` does on the device (clip, decay, update) with each group's scalars from ``_host_step``,
-        as Python numbers or as 0-d tensors on the parameters' device. Launches kernels only: capture-safe."""
-        rule = self._torch
+    def device_step(self, scalars: list[dict[str, Any]]) -> None:
+        """The device half of ``step()``: clip the gradients, then decay and update every parameter that has one,
+        with each param group's ``scalars`` from ``host_step()``, as Python numbers or as 0-d tensors on the
+        parameters' device (a captured graph reads them from a buffer refilled before each replay). It launches
+        kernels only, reading nothing back to the host: capture-safe. With tensor scalars the updates that add
+        ``lr * g`` in one fused kernel eagerly (SGD, Adadelta) multiply, then add: within an ulp of ``step()``."""
+        rule = self._split_rule("device_step")
         grads = [p.grad for group in rule.param_groups for p in group["params"] if p.grad is not None]
         _clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
         with torch.no_grad():
@@ -415,14 +432,45 @@ class Optimizer:
                 if params:
                     rule._device_step(group, params, group_scalars)
 
-    def _host_state(self) -> tuple[int, list[dict[str, Any]]]:
-        """The host-side counters and hyperparameters that ``_host_step`` changes (to undo a step)."""
-        return self._iterations, [{k: v for k, v in g.items() if k != "params"} for g in self._torch.param_groups]
+    def host_state(self) -> HostState:
+        """A snapshot of what ``host_step()`` changes: the iteration count and each param group's counters and
+        hyperparameters (not the parameters, not the slots)."""
+        self._check_built("host state")
+        return HostState(self._iterations, [{k: v for k, v in g.items() if k != "params"}
+                                            for g in self._torch.param_groups])
 
-    def _restore_host_state(self, state: tuple[int, list[dict[str, Any]]]) -> None:
-        self._iterations = state[0]
-        for group, saved in zip(self._torch.param_groups, state[1]):
+    def restore_host_state(self, state: HostState) -> None:
+        """Put back a ``host_state()`` snapshot (undoes the ``host_step()`` calls made since)."""
+        self._check_built("host state to restore")
+        self._iterations = state.iterations
+        for group, saved in zip(self._torch.param_groups, state.groups):
             group.update(saved)
+
+    def state_tensors(self) -> list[Tensor]:
+        """What ``device_step`` writes: every parameter, then every slot tensor (momentum, velocity, ...),
+        parameter by parameter. A captured step backs them up and restores them after a non-finite loss."""
+        rule = self._split_rule("state_tensors")
+        params = [p for group in rule.param_groups for p in group["params"]]
+        return params + [t for p in params for t in rule.state[p].values() if isinstance(t, Tensor)]
+
+    def missing_slot(self) -> str | None:
+        """The name of a slot the next update would still have to create (for a weight that has had no gradient
+        yet), or None. Creating a slot allocates memory, which a captured update must not do."""
+        rule = self._split_rule("missing_slot")
+        for group in rule.param_groups:
+            for p in group["params"]:
+                for name, _ in rule._slots(group):
+                    if name not in rule.state[p]:
+                        return name
+        return None
+
+    def _split_rule(self, what: str) -> _KerasRule:
+        self._check_built(f"{what}()")
+        if not isinstance(self._torch, _KerasRule):
+            raise TypeError(f"Optimizer '{self.name}' wraps a torch optimizer ({type(self._torch).__name__}), whose "
+                            f"step cannot be split into host_step() and device_step(), so it has no {what}(). Call "
+                            "step(), which runs the whole update.")
+        return self._torch
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self._check_built("gradients to reset")

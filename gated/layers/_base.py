@@ -426,6 +426,17 @@ class Layer(nn.Module):
     def from_config(cls, config: dict[str, Any]) -> "Layer":
         return cls(**config)
 
+    # ------------------------------------------------------------------ capture
+    def capture_blocker(self) -> str | None:
+        """Why this layer's call cannot run inside a captured CUDA graph (a training or prediction step recorded
+        once and replayed), or None when it can: the default, for a call that only launches device work.
+
+        A layer whose call needs the host every batch says so here, naming itself, e.g. "layer 'gru' (GRU) is
+        stateful (...)": states kept between batches, masks analysed on the host, values checked on the host,
+        random numbers from its own generator. ``fit`` and ``predict`` ask every layer of the model (sublayers
+        included) and run eagerly when one answers, with the answers in ``model.last_step_path``."""
+        return None
+
 
 def _own_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
     """``module.parameters()`` in the same order, without its bookkeeping: per layer call this runs a few times, and

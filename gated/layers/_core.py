@@ -198,6 +198,11 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
 
+    def capture_blocker(self) -> str | None:
+        if self.seed is None:
+            return None  # torch's own generator, which a captured graph advances itself
+        return f"layer '{self.name}' ({type(self).__name__}) draws dropout masks from its own seeded generator"
+
     def _summary_args(self) -> str:
         return f"rate={self.rate}"
 
@@ -277,6 +282,11 @@ class Embedding(Layer):
             "mask_zero": self.mask_zero,
         }
 
+    def capture_blocker(self) -> str | None:
+        if self.mask_zero:
+            return f"layer '{self.name}' ({type(self).__name__}) makes a mask (mask layouts are analysed on the host)"
+        return f"layer '{self.name}' ({type(self).__name__}) checks its indices on the host every batch"
+
     def _summary_args(self) -> str:
         return f"input_dim={self.input_dim}, output_dim={self.output_dim}" + (", mask_zero=True" if self.mask_zero
                                                                               else "")
@@ -305,6 +315,9 @@ class Masking(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mask_value": self.mask_value}
+
+    def capture_blocker(self) -> str | None:
+        return f"layer '{self.name}' ({type(self).__name__}) makes a mask (mask layouts are analysed on the host)"
 
     def _summary_args(self) -> str:
         return f"mask_value={self.mask_value}"
@@ -660,6 +673,7 @@ class Lambda(Layer):
 
     def _summary_args(self) -> str:
         return f"function={getattr(self.function, '__name__', type(self.function).__name__)}"
+
 
 def _by_name(value: Any) -> Any:
     """A registered function in its serialized form (saved by name); anything else as it is."""

@@ -276,6 +276,20 @@ class RNN(Layer):
             return cls(_registry.deserialize(config.pop("cell"), custom_objects, base=Layer), **config)
         return cls(**config)
 
+    def capture_blocker(self) -> str | None:
+        """Stateful: the states carried to the next batch are kept and reset on the host. The layer also answers
+        for the cells it runs: a cell with a ``seed`` draws its dropout masks from its own generator."""
+        reasons = []
+        if self.stateful:
+            reasons.append(f"layer '{self.name}' ({type(self).__name__}) is stateful (its states change between "
+                           "batches on the host)")
+        for cell in getattr(self.cell, "cells", [self.cell]):
+            if isinstance(cell, RecurrentCell) and cell.seed is not None:
+                reasons.append(f"layer '{cell.name}' ({type(cell).__name__}) draws dropout masks from its own seeded "
+                               "generator")
+        return "; ".join(reasons) or None
+
+
 def _call_cell(cell, x_t, states, training):
     if isinstance(cell, StackedRNNCells):
         new_states = []

@@ -16,6 +16,7 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..saving import _registry
 from ..utils._tree import flatten_structure
+from ._graphs import check_jit_compile
 
 
 def resolve_device(device: Any) -> torch.device:
@@ -61,8 +62,6 @@ class CompiledModel:
 
     def __init__(self, model, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
                  metrics: Any = None, weighted_metrics: Any = None, device: Any = None, jit_compile: Any = "auto"):
-        from ._graphs import check_jit_compile
-
         self.model = model
         self.device = resolve_device(device)
         check_jit_compile(jit_compile, self.device)

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 import torch
 import torch.distributed as dist
 
-from ..utils._processes import active, is_main_process, launched, rank, world_size
+from ..utils._processes import active, launched, rank, world_size
 
 STATE_DTYPE = torch.float64
 

@@ -8,34 +8,29 @@ runs once. At most ``CACHE_SIZE`` signatures are kept (LRU); other shapes (a sho
 keeps its bookkeeping around each replay: optimizer counters, schedules and per-step scalars (copied into a device
 buffer the graph reads), loss trackers and metrics (from the graph's static outputs). The graph backs up weights and
 optimizer slots and computes ``isfinite(loss)``; on a NaN the host restores the backup (the eager contract).
-Eager, with the reason in ``model.last_step_path``: CPU, ``jit_compile=False``, torchrun, stateful, masking or
-Embedding layers, seeded dropout, constraints, Nadam or torch optimizers, a failed capture (warned once). Limits: a
-graph keeps the Python-side settings it saw (trainable flags, loss weights); replaced weight tensors are detected.
+The graph records ``TrainStep.device_part`` (``_step.py``), the same forward, loss, backward and update the eager
+executor runs; the optimizer's ``host_step`` runs before each replay, ``device_step`` inside the graph.
+Eager, with the reason in ``model.last_step_path``: CPU, ``jit_compile=False``, torchrun, a layer whose
+``capture_blocker()`` names a reason (stateful, mask-making, Embedding, seeded dropout), constraints, an optimizer
+whose ``capture_blocker()`` does (Nadam, torch optimizers), a failed capture (warned once). Limits: a graph keeps the
+Python-side settings it saw (trainable flags, loss weights); replaced weight tensors are detected.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 
 from ..utils._tree import flatten_structure, map_structure
 from . import _distributed
+from ._step import EagerExecutor, NonFiniteLoss, StepInputs, StepOutputs, StepPath, StepResult, TrainStep
 
 WARMUP_STEPS = 3  # eager steps per batch signature before capture (torch's whole-network example uses 3)
 CACHE_SIZE = 4  # captured signatures kept per model and kind
 MAX_CAPTURES = 16  # captures per cache; beyond it (shapes that keep changing) new signatures stay eager
-
-
-@dataclass(frozen=True)
-class StepPath:
-    """How the last training or prediction step ran (``model.last_step_path``), and why."""
-
-    name: str  # 'captured' | 'eager'
-    reason: str
 
 
 def check_jit_compile(value: Any, device: torch.device) -> None:
@@ -56,18 +51,13 @@ def required_message(reasons: list[str]) -> str:
 
 
 def _layer_blockers(model) -> list[str]:
+    """What each layer of ``model`` says rules capture out (``Layer.capture_blocker()``), in module order."""
     reasons = []
     for module in model.modules():
-        name, kind = getattr(module, "name", type(module).__name__), type(module).__name__
-        if getattr(module, "stateful", False):
-            reasons.append(f"layer '{name}' ({kind}) is stateful (its states change between batches on the host)")
-        elif getattr(module, "mask_zero", False) or kind == "Masking":
-            reasons.append(f"layer '{name}' ({kind}) makes a mask (mask layouts are analysed on the host)")
-        elif kind == "Embedding":
-            reasons.append(f"layer '{name}' (Embedding) checks its indices on the host every batch")
-        elif getattr(module, "seed", None) is not None and (hasattr(module, "_generator")
-                                                             or hasattr(module, "_generators")):
-            reasons.append(f"layer '{name}' ({kind}) draws dropout masks from its own seeded generator")
+        ask = getattr(module, "capture_blocker", None)
+        reason = ask() if callable(ask) else None
+        if reason:
+            reasons.append(reason)
     return reasons
 
 
@@ -82,9 +72,9 @@ def blockers(model, device: torch.device, jit_compile: Any, optimizer=None, cons
         reasons.append("training is distributed (torchrun), and the gradient all-reduce runs eagerly")
     reasons += _layer_blockers(model)
     if optimizer is not None:
-        support = optimizer._capture_support()
-        if support is not None:
-            reasons.append(support)
+        reason = optimizer.capture_blocker()
+        if reason is not None:
+            reasons.append(reason)
     if constraints:
         reasons.append("weight constraints are applied after each step on the host side")
     return reasons
@@ -109,8 +99,8 @@ def _copy_(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None:
 
 
 class ScalarBuffer:
-    """Per-step optimizer scalars (one dict per param group, as ``Optimizer._host_step`` returns them) in device
-    tensors: ``views`` are 0-d tensors for ``Optimizer._device_step``; ``fill`` writes the host's values."""
+    """Per-step optimizer scalars (one dict per param group, as ``Optimizer.host_step`` returns them) in device
+    tensors: ``views`` are 0-d tensors for ``Optimizer.device_step``; ``fill`` writes the host's values."""
 
     def __init__(self, template: list[dict[str, float]], dtypes: list[torch.dtype], device: torch.device):
         self.keys = [sorted(group) for group in template]
@@ -246,121 +236,97 @@ def _pointers(tensors: list[torch.Tensor]) -> list[int]:
 
 
 # --------------------------------------------------------------------------------------------------------- training
-class TrainSteps:
-    """Runs ``_Trainer`` steps captured when it can, eagerly otherwise; reports in ``model.last_step_path``."""
+class CapturedExecutor:
+    """Runs a ``TrainStep``: its device part replayed as a CUDA graph per batch signature, the host parts around
+    the replay; eagerly (``EagerExecutor.run``) for warm-up, empty or uncaptured batches. Reports in
+    ``model.last_step_path``."""
 
-    def __init__(self, trainer, reasons: list[str]):
-        self.trainer = trainer
-        self.model, self.compiled = trainer.model, trainer.compiled
-        self.eager_reason = "; ".join(reasons) if reasons else None
+    def __init__(self, step: TrainStep):
+        self.step = step
+        self.model, self.compiled = step.model, step.compiled
+        self.eager = EagerExecutor(step)
         self.required = getattr(self.compiled, "jit_compile", "auto") is True
-        self.cache = None if reasons else _train_cache(self.compiled)
-        self._eager_path = StepPath("eager", self.eager_reason or "")
+        self.cache = _train_cache(self.compiled)
         self._captured_path = StepPath("captured", "static batch shapes on CUDA: the whole step replays one graph")
 
-    def step(self, batch: tuple, class_weight: dict | None, eager: Callable) -> tuple:
-        model = self.model
-        if self.cache is not None and self.cache.blocked:
-            self.cache, self._eager_path = None, StepPath("eager", self.cache.blocked)
-        if self.cache is None:
-            model.last_step_path = self._eager_path
-            return eager(batch, class_weight)
-        x, y, sw = batch
-        size = int(flatten_structure(x)[0].shape[0])
-        if size == 0 or y is None:
+    def __call__(self, batch: tuple, class_weight: dict | None) -> StepResult:
+        model, step = self.model, self.step
+        if self.cache.blocked:
+            model.last_step_path = StepPath("eager", self.cache.blocked)
+            return self.eager.run(step.inputs(batch, class_weight))
+        x, y, _ = batch
+        if y is None or int(flatten_structure(x)[0].shape[0]) == 0:
             model.last_step_path = StepPath("eager", "an empty batch")
-            return eager(batch, class_weight)
-        from ._loop import _class_weights, _flat_outputs, _ordered_targets
-
-        y_true = _ordered_targets(model, y)
-        weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
-        if class_weight is not None:
-            weights = [_class_weights(class_weight, y)]  # on the host, as the eager step does (it reads labels)
-        key = (_signature(x, y_true, weights), model.training)
+            return self.eager.run(step.inputs(batch, class_weight))
+        inputs = step.inputs(batch, class_weight)  # class weights on the host, as the eager step (it reads labels)
+        key = (_signature(inputs.x, inputs.y_true, inputs.weights), model.training)
         entry, reason = self.cache.lookup(key)
         if entry is not None and entry.pointers != _pointers(entry.state):
             self.cache.clear()  # weights or optimizer slots were replaced (not copied into): capture again
             entry, reason = None, ("the weights or optimizer slots were replaced since the capture (not copied into): "
                                    "this batch runs eagerly, the next one is captured again")
         if entry is None and reason is None:
-            entry, reason = self._capture(key, x, y_true, weights)
+            entry, reason = self._capture(key, inputs)
             if entry is None and self.required:
                 raise ValueError(required_message([reason]))
         if entry is None:
             model.last_step_path = StepPath("eager", reason)
-            result = _on_side_stream(self.cache.stream, lambda: eager(batch, class_weight))
-            if getattr(self.trainer, "outputs_masked", False):  # a mask from a layer not known to make one
+            result = _on_side_stream(self.cache.stream, lambda: self.eager.run(inputs))
+            if step.outputs_masked:  # a mask from a layer that did not say it makes one
                 self.cache.blocked = "the model's outputs carry a mask (mask layouts are analysed on the host)"
             return result
         model.last_step_path = self._captured_path
-        return self._replay(entry, x, y_true, weights, size)
+        return self._replay(entry, inputs)
 
-    def _capture(self, key, x, y_true, weights) -> tuple[_Captured | None, str | None]:
-        model, compiled = self.model, self.compiled
-        optimizer = compiled.optimizer
-        rule = optimizer.torch_optimizer
-        params = [p for group in rule.param_groups for p in group["params"]]
-        missing = [name for group in rule.param_groups for p in group["params"] for name, _ in rule._slots(group)
-                   if name not in rule.state[p]]
-        if missing:
-            return None, f"the optimizer has no slot {missing[0]!r} for some weight (a weight without a gradient)"
-        slots = [t for p in params for t in rule.state[p].values() if isinstance(t, torch.Tensor)]
-        state = params + slots
-        statics = [None if t is None else t.clone() for t in flatten_structure(x) + y_true + weights]
+    def _capture(self, key: tuple, inputs: StepInputs) -> tuple[_Captured | None, str | None]:
+        step, optimizer = self.step, self.compiled.optimizer
+        missing = optimizer.missing_slot()
+        if missing is not None:
+            return None, f"the optimizer has no slot {missing!r} for some weight (a weight without a gradient)"
+        state = optimizer.state_tensors()
+        sources = flatten_structure(inputs.x) + inputs.y_true + inputs.weights
+        statics = [None if t is None else t.clone() for t in sources]
         it = iter(statics)
-        static_x = map_structure(lambda _: next(it), x)
-        static_y = [next(it) for _ in y_true]
-        static_w = [next(it) for _ in weights]
+        static = StepInputs(map_structure(lambda _: next(it), inputs.x), [next(it) for _ in inputs.y_true],
+                            [next(it) for _ in inputs.weights], inputs.size)
         backup = [torch.empty_like(t) for t in state]
-        host = optimizer._host_state()
-        template = optimizer._host_step()
-        optimizer._restore_host_state(host)
+        host = optimizer.host_state()
+        template = optimizer.host_step()
+        optimizer.restore_host_state(host)
         dtypes = [torch.float64 if group["params"][0].dtype == torch.float64 else torch.float32
-                  for group in rule.param_groups]
-        scalars = ScalarBuffer(template, dtypes, compiled.device)
-        from ._loop import _outputs_list
-
-        outputs: dict[str, Any] = {}
+                  for group in optimizer.torch_optimizer.param_groups]
+        scalars = ScalarBuffer(template, dtypes, self.compiled.device)
+        recorded: dict[str, Any] = {}
 
         def body() -> None:  # what the graph holds: device work only, no host sync, no Python state change
-            optimizer.zero_grad(set_to_none=True)  # backward allocates .grad inside the graph's pool (no kernel)
             _copy_(backup, state)  # the weights and slots before the update, restored on a non-finite loss
-            y_pred = _outputs_list(model(static_x, training=True))
-            loss, per_output = compiled.compute_loss(static_y, y_pred, static_w)
-            outputs.update(y_pred=y_pred, loss=loss, per_output=per_output, finite=torch.isfinite(loss))
-            loss.backward()
-            optimizer._device_step(scalars.views)
+            outputs = step.device_part(static, scalars.views)
+            recorded.update(outputs=outputs, finite=torch.isfinite(outputs.loss))
 
         replay, graph = _capture_graph(body, self.cache.stream)
         if isinstance(replay, BaseException):
-            optimizer.zero_grad(set_to_none=True)
+            step.zero_grad()
             return None, self.cache.fail(key, replay, "training")
         entry = _Captured(replay=replay, graph=graph, statics=[t for t in statics if t is not None], state=state,
-                          pointers=_pointers(state), backup=backup, scalars=scalars, x=static_x, y_true=static_y,
-                          weights=static_w, outputs=outputs)
+                          pointers=_pointers(state), backup=backup, scalars=scalars, inputs=static, recorded=recorded)
         self.cache.store(key, entry)
         return entry, None
 
-    def _replay(self, entry: _Captured, x, y_true, weights, size: int) -> tuple:
-        compiled, trainer = self.compiled, self.trainer
-        optimizer = compiled.optimizer
-        sources = [t for t in flatten_structure(x) + y_true + weights if t is not None]
+    def _replay(self, entry: _Captured, inputs: StepInputs) -> StepResult:
+        optimizer = self.compiled.optimizer
+        sources = [t for t in flatten_structure(inputs.x) + inputs.y_true + inputs.weights if t is not None]
         _copy_(entry.statics, sources)
-        host = optimizer._host_state()
-        entry.scalars.fill(optimizer._host_step())
+        host = optimizer.host_state()
+        entry.scalars.fill(optimizer.host_step())
         entry.replay()
-        out = entry.outputs
-        loss = out["loss"].detach()
-        if not bool(out["finite"]):  # one host sync per batch, as the eager step's check
+        outputs: StepOutputs = entry.recorded["outputs"]
+        if not bool(entry.recorded["finite"]):  # one host sync per batch, as the eager step's check
             _copy_(entry.state, entry.backup)  # the weights and slots of before this batch
-            optimizer._restore_host_state(host)
-            from ._loop import NonFiniteLoss
-
-            raise NonFiniteLoss(float(loss))
-        trainer.steps_taken += 1
-        with torch.no_grad():  # outside the graph: trackers and metrics rebind tensors
-            compiled.update_metrics(entry.y_true, [p.detach() for p in out["y_pred"]], entry.weights)
-        return loss, [v.detach() for v in out["per_output"]], size
+            optimizer.restore_host_state(host)
+            raise NonFiniteLoss(float(outputs.loss.detach()))
+        # outside the graph: trackers and metrics rebind tensors
+        return self.step.finish(entry.inputs, StepOutputs([p.detach() for p in outputs.y_pred], outputs.loss,
+                                                          outputs.per_output))
 
 
 def _train_cache(compiled) -> _Cache:
@@ -368,16 +334,6 @@ def _train_cache(compiled) -> _Cache:
     if cache is None:
         cache = compiled._step_graphs = _Cache()
     return cache
-
-
-def train_steps(trainer) -> TrainSteps:
-    """Decide, once per fit (after the model and optimizer are built), whether steps may be captured."""
-    compiled, model = trainer.compiled, trainer.model
-    jit = getattr(compiled, "jit_compile", "auto")
-    reasons = blockers(model, compiled.device, jit, compiled.optimizer, compiled._has_constraints)
-    if reasons and jit is True:
-        raise ValueError(required_message(reasons))
-    return TrainSteps(trainer, reasons)
 
 
 # --------------------------------------------------------------------------------------------------------- predict

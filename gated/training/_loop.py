@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from ..callbacks import Callback, CallbackList, ModelCheckpoint
 from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
+from ..saving._model_file import _json, read_file, unpack_state
+from ..utils._modes import training_mode
+from ..utils._progbar import resolve_verbose
 from ..utils._tree import flatten_structure, map_structure
 from . import _distributed, _graphs
+from ._batch import batch_size_of, check_model_targets, ordered_targets, outputs_list, targets_and_weights
 from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
+from ._executors import choose_executor
 from ._resume import FitProgress, read_progress, restore_callbacks, rng_state, set_rng_state
-from ._targets import check_targets
+from ._step import NonFiniteLoss, StepExecutor, StepResult, TrainStep
 
 
 def _compiled(model, what: str) -> CompiledModel:
@@ -27,63 +33,6 @@ def _compiled(model, what: str) -> CompiledModel:
     return model.compiled
 
 
-def _flat_outputs(y: Any) -> list[Any]:
-    if y is None:
-        return [None]
-    if isinstance(y, dict) or isinstance(y, (list, tuple)):
-        return flatten_structure(y)
-    return [y]
-
-
-def _ordered_targets(model, y: Any) -> list[Any]:
-    if isinstance(y, dict):
-        names = model.output_names
-        missing = [n for n in names if n not in y]
-        if missing:
-            raise ValueError(f"Targets are keyed by output name; missing {missing}. The outputs are {names}.")
-        return [y[n] for n in names]
-    return _flat_outputs(y)
-
-
-def _outputs_list(y_pred: Any) -> list[torch.Tensor]:
-    if isinstance(y_pred, dict):
-        return list(y_pred.values())
-    return list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
-
-
-def _resolve_verbose(verbose: Any) -> int:
-    from ..utils._progbar import resolve_verbose
-
-    return resolve_verbose(verbose)
-
-
-def _check_targets(model, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
-    compiled = model.compiled
-    specs = compiled.loss_spec if isinstance(compiled.loss_spec, (list, tuple)) else [compiled.loss_spec] * len(y_pred)
-    if isinstance(compiled.loss_spec, dict):
-        specs = [compiled.loss_spec.get(n) for n in compiled.output_names]
-    check_targets(model, compiled.losses, specs, y_true, y_pred)
-
-
-def _class_weights(class_weight: dict, y: Any) -> torch.Tensor:
-    """Per-sample (or per-timestep) weights from ``{class: weight}``, Keras's rule for one output."""
-    targets = _flat_outputs(y)
-    if len(targets) != 1:
-        raise ValueError("class_weight works for models with one output; use sample_weight for several.")
-    t = targets[0]
-    labels = t.argmax(-1) if t.ndim > 1 and t.shape[-1] != 1 else (t.squeeze(-1) if t.ndim > 1 else t)
-    labels = labels.round().long()
-    present = sorted(int(v) for v in torch.unique(labels).tolist())
-    missing = [c for c in present if c not in class_weight]
-    if missing:
-        raise ValueError(f"class_weight has no entry for class(es) {missing} found in the targets; it covers "
-                         f"{sorted(class_weight)}. Give a weight for every class.")
-    table = torch.zeros(max(max(present), max(class_weight)) + 1, dtype=torch.float32, device=labels.device)
-    for cls, weight in class_weight.items():
-        table[int(cls)] = float(weight)
-    return table[labels]
-
-
 class _Trainer:
     """One training run: data prepared, targets checked, then epochs of steps."""
 
@@ -91,11 +40,14 @@ class _Trainer:
         self.model = model
         self.compiled = _compiled(model, "fit")
         self.finite = finite
-        self.steps_taken = 0  # optimizer steps; none means a failed call changed no weight
-        self.targets_checked = False
-        self.steps: _graphs.TrainSteps | None = None  # captured or eager, decided at the first step
-        self.outputs_masked = False
+        self.train_step = TrainStep(model, self.compiled)
+        self.executor: StepExecutor | None = None  # captured or eager, decided at the first step
         _distributed.setup(self.compiled)
+
+    @property
+    def steps_taken(self) -> int:
+        """Optimizer steps of this call; none means a failed call changed no weight."""
+        return self.train_step.steps_taken
 
     def data(self, x, y, sample_weight, batch_size, shuffle, what="x"):
         compiled = self.compiled
@@ -115,7 +67,7 @@ class _Trainer:
         compiled = self.compiled
         if data.y is None or not compiled.built:
             return
-        for loss, t, units in zip(compiled.losses, _ordered_targets(self.model, data.y), compiled.output_units):
+        for loss, t, units in zip(compiled.losses, ordered_targets(self.model, data.y), compiled.output_units):
             if t is None:
                 continue
             if isinstance(loss, SparseCategoricalCrossentropy) and loss.axis == -1 and units is not None:
@@ -131,18 +83,12 @@ class _Trainer:
         if any(getattr(layer, "stateful", False) for layer in model.modules()):
             return
         x, y, sw = next(data.batches())
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                y_pred = _outputs_list(model(x))
-                if y is not None:
-                    y_true = _ordered_targets(model, y)
-                    weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
-                    _check_targets(model, y_true, y_pred)
-                    compiled.compute_loss(y_true, y_pred, weights)
-        finally:
-            model.train(was_training)
+        with training_mode(model, False), torch.no_grad():
+            y_pred = outputs_list(model(x))
+            if y is not None:
+                y_true, weights = targets_and_weights(model, y, sw)
+                check_model_targets(model, y_true, y_pred)
+                compiled.compute_loss(y_true, y_pred, weights)
 
     def prepare(self, batch: tuple) -> None:
         """Build the model and the compile configuration on the first batch, and check its targets."""
@@ -157,12 +103,9 @@ class _Trainer:
         _distributed.broadcast_parameters(model)  # ranks start from rank 0's weights
         if compiled.built:
             return
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            y_pred = _outputs_list(model(x))
-        model.train(was_training)
-        y_true = _ordered_targets(model, y)
+        with training_mode(model, False), torch.no_grad():
+            y_pred = outputs_list(model(x))
+        y_true = ordered_targets(model, y)
         if len(y_true) != len(y_pred):
             raise ValueError(f"Model '{model.name}' has {len(y_pred)} outputs ({', '.join(model.output_names)}) "
                              f"but received {len(y_true)} target array(s). Pass one target per output, as a list "
@@ -172,60 +115,14 @@ class _Trainer:
 
     def check_targets(self, y_true: list[torch.Tensor], y_pred: list[torch.Tensor]) -> None:
         """Targets against outputs and losses, once per call, with messages that say what to change."""
-        _check_targets(self.model, y_true, y_pred)
-        self.targets_checked = True
+        self.train_step.check_targets(y_true, y_pred)
 
-    def _trainable(self) -> list[torch.Tensor]:
-        return [p for p in self.model.parameters() if p.requires_grad] if _distributed.active() else []
-
-    def step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
-        """One optimizer step: a replay of the captured step when it applies (CUDA, static shapes), else eager;
-        ``model.last_step_path`` says which and why."""
-        if self.steps is None:
-            self.steps = _graphs.train_steps(self)
-        return self.steps.step(batch, class_weight, self.eager_step)
-
-    def eager_step(self, batch: tuple, class_weight: dict | None) -> tuple[torch.Tensor, list[torch.Tensor], int]:
-        compiled, model = self.compiled, self.model
-        x, y, sw = batch
-        y_true = _ordered_targets(model, y)
-        weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
-        if class_weight is not None:
-            weights = [_class_weights(class_weight, y)]
-        optimizer = compiled.optimizer
-        optimizer.zero_grad(set_to_none=True)
-        size = int(flatten_structure(x)[0].shape[0])
-        if size == 0:  # this rank's slice of a short last global batch: no forward, but it joins the reductions
-            if _distributed.any_rank(False):  # the other ranks' loss check (see below)
-                raise NonFiniteLoss(float("nan"))
-            _distributed.all_reduce_gradients(self._trainable(), 0)
-            optimizer.step()
-            compiled.after_step()
-            zero = torch.zeros((), device=compiled.device)
-            return zero, [zero for fn in compiled.losses if fn is not None], 0
-        y_pred = _outputs_list(model(x, training=True))
-        self.outputs_masked = any(getattr(p, "_keras_mask", None) is not None for p in y_pred)
-        if not self.targets_checked:  # the first batch of this call (fit's first-build check happened in prepare)
-            self.check_targets(y_true, y_pred)
-        loss, per_output = compiled.compute_loss(y_true, y_pred, weights)
-        if _distributed.any_rank(not bool(torch.isfinite(loss))):
-            raise NonFiniteLoss(float(loss.detach()))  # before any weight changes: the last good weights stay
-        loss.backward()
-        _distributed.all_reduce_gradients(self._trainable(), size)
-        optimizer.step()
-        self.steps_taken += 1
-        compiled.after_step()
-        with torch.no_grad():
-            compiled.update_metrics(y_true, y_pred, weights)  # no detach(): it would drop the mask
-        return loss.detach(), [v.detach() for v in per_output], size
-
-
-class NonFiniteLoss(Exception):
-    """Raised inside the loop when a batch's loss is NaN or infinite; fit turns it into a clean stop."""
-
-    def __init__(self, value: float):
-        super().__init__(value)
-        self.value = value
+    def step(self, batch: tuple, class_weight: dict | None) -> StepResult:
+        """One optimizer step, run by the executor chosen at the first step: a replay of the captured step when it
+        applies (CUDA, static shapes), else eager; ``model.last_step_path`` says which and why."""
+        if self.executor is None:
+            self.executor = choose_executor(self.train_step)
+        return self.executor(batch, class_weight)
 
 
 class _Interrupts:
@@ -298,14 +195,48 @@ def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str,
 
 
 def _wants_batch_logs(callbacks) -> bool:
-    from ..callbacks import Callback
-
     hooks = ("on_train_batch_end", "on_test_batch_end", "on_batch_end")
     for cb in callbacks.callbacks:
         for hook in hooks:
             if hook in vars(cb) or getattr(type(cb), hook) is not getattr(Callback, hook):
                 return True
     return False
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The arguments of ``Model.fit`` for one call (Keras's names and defaults), checked when made: a bad value
+    raises here, before any data is read. ``batch_size`` and ``verbose`` hold the resolved values (32 for None;
+    0, 1 or 2 for 'auto')."""
+
+    x: Any = field(default=None, repr=False, compare=False)
+    y: Any = field(default=None, repr=False, compare=False)
+    batch_size: int | None = None
+    epochs: int = 1
+    verbose: int | str = "auto"
+    callbacks: Sequence[Callback] | None = None
+    validation_split: float = 0.0
+    validation_data: Any = field(default=None, repr=False, compare=False)
+    shuffle: bool = True
+    class_weight: dict | None = None
+    sample_weight: Any = field(default=None, repr=False, compare=False)
+    initial_epoch: int = 0
+    steps_per_epoch: int | None = None
+    validation_steps: int | None = None
+    validation_batch_size: int | None = None
+    validation_freq: int = 1
+    resume_from: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size))
+        epochs = self.epochs
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, received {epochs!r}.")
+        split = self.validation_split
+        if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
+            raise ValueError(f"validation_split must be a fraction in [0, 1), received {split!r}. "
+                             "For example validation_split=0.2 keeps the last 20% of the samples for validation.")
+        object.__setattr__(self, "verbose", resolve_verbose(self.verbose))
 
 
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -317,36 +248,28 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     previous_history = model.history
     trainer = _Trainer(model, finite=check_finite)
     try:
-        return _fit(model, trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                    shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                    validation_batch_size, validation_freq, resume_from)
+        config = FitConfig(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                           class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                           validation_batch_size, validation_freq, resume_from)
+        return _fit(model, trainer, config)
     except (ValueError, TypeError):
         if trainer.steps_taken == 0:
             model.history = previous_history
         raise
 
 
-def _fit(model, trainer, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-         class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
-         validation_freq, resume_from):
-    from ..callbacks import CallbackList, ModelCheckpoint
-
-    batch_size = _check_batch_size(batch_size)
-    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, received {epochs!r}.")
-    if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-        raise ValueError(f"validation_split must be a fraction in [0, 1), received {validation_split!r}. "
-                         "For example validation_split=0.2 keeps the last 20% of the samples for validation.")
-    verbose = _resolve_verbose(verbose)
-    train = trainer.data(x, y, sample_weight, batch_size, shuffle)
+def _fit(model, trainer: _Trainer, config: FitConfig):
+    batch_size, epochs, verbose, shuffle = config.batch_size, config.epochs, config.verbose, config.shuffle
+    class_weight, steps_per_epoch = config.class_weight, config.steps_per_epoch
+    train = trainer.data(config.x, config.y, config.sample_weight, batch_size, shuffle)
     val = None
-    if validation_data is not None:
-        val = _validation_source(trainer, validation_data, validation_batch_size or batch_size)
-    elif validation_split:
+    if config.validation_data is not None:
+        val = _validation_source(trainer, config.validation_data, config.validation_batch_size or batch_size)
+    elif config.validation_split:
         if not isinstance(train, ArrayData):
             raise ValueError("validation_split works with in-memory arrays only; for a Dataset, DataLoader or "
                              "generator pass validation_data= instead.")
-        train, val = train.split(validation_split)
+        train, val = train.split(config.validation_split)
 
     compiled = trainer.compiled
     if isinstance(train, ArrayData) and not compiled.built:
@@ -358,86 +281,87 @@ def _fit(model, trainer, x, y, batch_size, epochs, verbose, callbacks, validatio
         trainer.preflight(val)  # a bad validation set stops fit now, not after the first epoch
     steps = steps_per_epoch or train.steps
     # Resumable checkpoints go last, so the state they record includes every other callback's epoch-end update.
-    callbacks = list(callbacks or [])
+    callbacks = list(config.callbacks or [])
     callbacks.sort(key=lambda cb: isinstance(cb, ModelCheckpoint) and cb.save_training_state)
     callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                              verbose=verbose, epochs=epochs, steps=steps)
-    resume = _resume(model, trainer, train, resume_from, callbacks) if resume_from is not None else None
+    resume = None if config.resume_from is None else _resume(model, trainer, train, config.resume_from, callbacks)
+    initial_epoch = config.initial_epoch
     if resume is not None:
         initial_epoch = resume["epoch"] + (1 if resume["step"] is None else 0)
     batch_logs = _wants_batch_logs(callbacks)
     model.stop_training = False
-    was_training = model.training
     progress = FitProgress(callbacks, compiled=compiled)
     model._fit_progress = progress
-    callbacks.on_train_begin()
-    epoch_logs: dict[str, float] = {}
-    interrupts = _Interrupts()
-    try:
-        interrupts.__enter__()
-        for epoch in range(initial_epoch, epochs):
-            compiled.reset_metrics() if compiled.built else None
-            loss = _Losses(compiled) if compiled.built else None
-            progress.epoch, progress.step, progress.losses = epoch, None, loss
-            progress.epoch_rng = rng_state()
-            callbacks.on_epoch_begin(epoch)
-            model.train()
-            skip = 0
-            if resume is not None and resume["step"] is not None and epoch == resume["epoch"]:
-                set_rng_state(resume["epoch_rng"])  # redraw this epoch's shuffle ...
-                progress.epoch_rng = resume["epoch_rng"]
-            batches = train.batches(shuffle=shuffle, steps=steps_per_epoch)
-            if resume is not None and epoch == initial_epoch:
-                set_rng_state(resume["rng"])  # ... then continue the random stream where the checkpoint was
-                if resume["step"] is not None:
-                    skip = resume["step"] + 1
-                    if _distributed.rank() == 0:  # the totals were rank 0's; the others start from zero
-                        loss.set_state(resume["losses"])
-                        for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
-                            metric._state = dict(state)
-            for step, batch in enumerate(batches):
-                if step < skip:
-                    continue
-                if step == 0 and not compiled.built:
-                    trainer.prepare(batch)
-                    model.train()
-                loss = loss or _Losses(compiled)
-                progress.losses = loss
-                callbacks.on_train_batch_begin(step)
-                try:
-                    value, per_output, size = trainer.step(batch, class_weight)
-                except NonFiniteLoss as bad:
-                    _stop_message(model, f"the loss became {bad.value} at epoch {epoch + 1}, batch {step + 1}. The "
-                                  "weights are those before that batch. Common causes: a learning rate too high (try "
-                                  "a lower one, or clipnorm=1.0), inputs far from unit scale (standardise them), NaN "
-                                  "in the data, or a custom loss taking the log of zero.")
+    with training_mode(model, None):  # fit switches modes epoch by epoch; the caller's mode comes back after
+        callbacks.on_train_begin()
+        epoch_logs: dict[str, float] = {}
+        interrupts = _Interrupts()
+        try:
+            interrupts.__enter__()
+            for epoch in range(initial_epoch, epochs):
+                compiled.reset_metrics() if compiled.built else None
+                loss = _Losses(compiled) if compiled.built else None
+                progress.epoch, progress.step, progress.losses = epoch, None, loss
+                progress.epoch_rng = rng_state()
+                callbacks.on_epoch_begin(epoch)
+                model.train()
+                skip = 0
+                if resume is not None and resume["step"] is not None and epoch == resume["epoch"]:
+                    set_rng_state(resume["epoch_rng"])  # redraw this epoch's shuffle ...
+                    progress.epoch_rng = resume["epoch_rng"]
+                batches = train.batches(shuffle=shuffle, steps=steps_per_epoch)
+                if resume is not None and epoch == initial_epoch:
+                    set_rng_state(resume["rng"])  # ... then continue the random stream where the checkpoint was
+                    if resume["step"] is not None:
+                        skip = resume["step"] + 1
+                        if _distributed.rank() == 0:  # the totals were rank 0's; the others start from zero
+                            loss.set_state(resume["losses"])
+                            for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
+                                metric._state = dict(state)
+                for step, batch in enumerate(batches):
+                    if step < skip:
+                        continue
+                    if step == 0 and not compiled.built:
+                        trainer.prepare(batch)
+                        model.train()
+                    loss = loss or _Losses(compiled)
+                    progress.losses = loss
+                    callbacks.on_train_batch_begin(step)
+                    try:
+                        value, per_output, size = trainer.step(batch, class_weight)
+                    except NonFiniteLoss as bad:
+                        _stop_message(model, f"the loss became {bad.value} at epoch {epoch + 1}, batch {step + 1}. "
+                                      "The weights are those before that batch. Common causes: a learning rate too "
+                                      "high (try a lower one, or clipnorm=1.0), inputs far from unit scale "
+                                      "(standardise them), NaN in the data, or a custom loss taking the log of zero.")
+                        break
+                    loss.update(value, per_output, size)
+                    progress.step = step
+                    callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
+                    if interrupts.requested:
+                        _stop_message(model, f"interrupted (Ctrl-C) at epoch {epoch + 1}, after batch {step + 1}. "
+                                      "The weights are those after that batch; the history holds the completed "
+                                      "epochs.")
+                    if model.stop_training:
+                        break
+                if model.stop_training and (interrupts.requested or getattr(model, "_stopped_on_fault", False)):
                     break
-                loss.update(value, per_output, size)
-                progress.step = step
-                callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
-                if interrupts.requested:
-                    _stop_message(model, f"interrupted (Ctrl-C) at epoch {epoch + 1}, after batch {step + 1}. The "
-                                  "weights are those after that batch; the history holds the completed epochs.")
+                if loss is None:
+                    raise ValueError("The training data produced no batches; check x (or steps_per_epoch).")
+                epoch_logs = _logs(compiled, loss)
+                if val is not None and (epoch + 1) % config.validation_freq == 0:
+                    model.eval()
+                    epoch_logs.update(_evaluate_source(model, val, config.validation_steps, prefix="val_"))
+                progress.step, progress.epoch_logs = None, epoch_logs
+                callbacks.on_epoch_end(epoch, epoch_logs)
+                model.stop_training = _distributed.any_rank(model.stop_training)
                 if model.stop_training:
                     break
-            if model.stop_training and (interrupts.requested or getattr(model, "_stopped_on_fault", False)):
-                break
-            if loss is None:
-                raise ValueError("The training data produced no batches; check x (or steps_per_epoch).")
-            epoch_logs = _logs(compiled, loss)
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                model.eval()
-                epoch_logs.update(_evaluate_source(model, val, validation_steps, prefix="val_"))
-            progress.step, progress.epoch_logs = None, epoch_logs
-            callbacks.on_epoch_end(epoch, epoch_logs)
-            model.stop_training = _distributed.any_rank(model.stop_training)
-            if model.stop_training:
-                break
-    finally:
-        interrupts.__exit__(None, None, None)
-        model.train(was_training)
-        model._fit_progress = None
-        model._stopped_on_fault = False
+        finally:
+            interrupts.__exit__(None, None, None)
+            model._fit_progress = None
+            model._stopped_on_fault = False
     callbacks.on_train_end(epoch_logs)
     return model.history
 
@@ -451,8 +375,6 @@ def _stop_message(model, text: str) -> None:
 
 def _resume(model, trainer: _Trainer, train, path, callbacks) -> dict[str, Any]:
     """Load weights, optimizer state and progress from a resumable checkpoint into this fit."""
-    from ..saving._model_file import read_file, unpack_state, _json
-
     path = str(path)
     state = read_progress(path)
     if not isinstance(train, ArrayData) and state["step"] is not None:
@@ -496,13 +418,12 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
                 loss = _Losses(compiled)
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            size = int(flatten_structure(x)[0].shape[0])
+            size = batch_size_of(x)
             if size:  # under torchrun a rank's slice of a short last batch may be empty
-                y_true = _ordered_targets(model, y)
-                weights = _flat_outputs(sw) if sw is not None else [None] * len(y_true)
-                y_pred = _outputs_list(model(x, training=False))
+                y_true, weights = targets_and_weights(model, y, sw)
+                y_pred = outputs_list(model(x, training=False))
                 if step == 0:
-                    _check_targets(model, y_true, y_pred)
+                    check_model_targets(model, y_true, y_pred)
                 value, per_output = compiled.compute_loss(y_true, y_pred, weights)
                 loss.update(value, per_output, size)
                 compiled.update_metrics(y_true, y_pred, weights)
@@ -515,29 +436,21 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
 
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
              callbacks=None, return_dict=False, check_finite=True):
-    from ..callbacks import CallbackList
-
     trainer = _Trainer(model, finite=check_finite)
     data = trainer.data(x, y, sample_weight, _check_batch_size(batch_size), False)
     if isinstance(data, ArrayData):
         trainer.check_arrays(data)
-    verbose = _resolve_verbose(verbose)
+    verbose = resolve_verbose(verbose)
     callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                              steps=steps or data.steps)
-    was_training = model.training
-    model.eval()
-    callbacks.on_test_begin()
-    try:
+    with training_mode(model, False):
+        callbacks.on_test_begin()
         logs = _evaluate_source(model, data, steps, callbacks=callbacks)
-    finally:
-        model.train(was_training)
     callbacks.on_test_end(logs)
     return logs if return_dict else _in_keras_order(logs, model.compiled)
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, check_finite=True):
-    from ..callbacks import CallbackList
-
     batch_size = _check_batch_size(batch_size)
     _distributed.setup(model.compiled)
     _distributed.check_global_batch(batch_size)
@@ -548,26 +461,22 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         data: Any = IterableData(x, batch_size, False, device, model._dtype)
     else:
         data = make_array_data(x, None, None, batch_size, device, model._dtype, check_finite)
-    verbose = _resolve_verbose(verbose)
+    verbose = resolve_verbose(verbose)
     callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                              steps=steps or data.steps)
-    was_training = model.training
-    model.eval()
-    forward = _graphs.PredictSteps(model, device)  # captured per input shape on CUDA, else model(x)
-    callbacks.on_predict_begin()
     chunks: list[Any] = []
-    try:
+    with training_mode(model, False):
+        forward = _graphs.PredictSteps(model, device)  # captured per input shape on CUDA, else model(x)
+        callbacks.on_predict_begin()
         with torch.inference_mode():
             for step, (xb, _, _) in enumerate(data.batches(shuffle=False, steps=steps)):
                 callbacks.on_predict_batch_begin(step)
-                if int(flatten_structure(xb)[0].shape[0]) == 0:  # an empty slice of a short last batch
+                if batch_size_of(xb) == 0:  # an empty slice of a short last batch
                     chunks.append(None)
                 else:
                     out = forward(xb)
                     chunks.append(map_structure(lambda t: t.detach().cpu(), out))
                 callbacks.on_predict_batch_end(step, None)
-    finally:
-        model.train(was_training)
     chunks = _distributed.gather_chunks(chunks)  # every rank's slices, in the input order
     callbacks.on_predict_end()
     if not chunks:
@@ -588,12 +497,8 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     if not compiled.built:
         trainer.prepare(batch)
     compiled.reset_metrics()
-    was_training = model.training
-    model.train()
-    try:
+    with training_mode(model, True):
         value, _, _ = trainer.step(batch, class_weight)
-    finally:
-        model.train(was_training)
     logs = {"loss": float(value)}
     logs.update({name: float(metric.result()) for name, metric in compiled.metric_names()})
     return logs if return_dict else _in_keras_order(logs, compiled)

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..saving._model_file import load_extra_state
+
 
 def rng_state() -> dict[str, Any]:
     state = {"torch": torch.get_rng_state(), "numpy": list(np.random.get_state()),
@@ -83,8 +85,6 @@ def training_state(model) -> dict[str, Any]:
 
 
 def read_progress(path: str) -> dict[str, Any]:
-    from ..saving._model_file import load_extra_state
-
     state = load_extra_state(path)
     if not isinstance(state, dict) or state.get("kind") != "gated.fit_progress":
         raise ValueError(

@@ -13,6 +13,7 @@ import torch
 
 from .. import activations as _activations
 from .. import losses as _losses
+from ..layers import RNN, Bidirectional, Dense, TimeDistributed
 
 
 def _loss_name(loss: Any, spec: Any) -> str:
@@ -29,8 +30,6 @@ def _looks_one_hot(y: torch.Tensor) -> bool:
 
 
 def _describe_last_layer(model, index: int) -> str:
-    from ..layers import Dense, TimeDistributed
-
     layer = model.output_layer(index) if hasattr(model, "output_layer") else None
     if isinstance(layer, TimeDistributed):
         layer = layer.layer
@@ -43,8 +42,6 @@ def _describe_last_layer(model, index: int) -> str:
 
 
 def _sequence_layer(model) -> str:
-    from ..layers import RNN, Bidirectional
-
     for layer in reversed(getattr(model, "layers", [])):
         if isinstance(layer, (RNN, Bidirectional)):
             return f"'{layer.name}'"

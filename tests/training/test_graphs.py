@@ -54,7 +54,7 @@ def test_split_step_with_scalars_from_a_buffer_equals_the_eager_step(name, dtype
     pa, pb = _params(dtype), _params(dtype)
     eager.build(pa)
     split.build(pb)
-    assert split._capture_support() is None
+    assert split.capture_blocker() is None
     buffer = None
     g = torch.Generator().manual_seed(2)
     for _ in range(6):
@@ -62,11 +62,11 @@ def test_split_step_with_scalars_from_a_buffer_equals_the_eager_step(name, dtype
         for p, q, grad in zip(pa, pb, grads):
             p.grad, q.grad = grad.clone(), grad.clone()
         eager.step()
-        host = split._host_step()
+        host = split.host_step()
         if buffer is None:
             buffer = _graphs.ScalarBuffer(host, [dtype], torch.device("cpu"))
         buffer.fill(host)
-        split._device_step(buffer.views)  # 0-d tensors, as the captured update reads them
+        split.device_step(buffer.views)  # 0-d tensors, as the captured update reads them
     tolerance = {"rtol": 4 * torch.finfo(dtype).eps, "atol": 4 * torch.finfo(dtype).eps} if (
         name in FUSED_MULTIPLY_ADD) else {"rtol": 0, "atol": 0}  # else bit for bit
     for p, q in zip(pa, pb):
@@ -81,10 +81,10 @@ def test_split_step_with_scalars_from_a_buffer_equals_the_eager_step(name, dtype
 def test_host_step_is_undone_by_restoring_the_host_state():
     opt = optimizers.Adam(_schedule)
     opt.build(_params(torch.float32))
-    state = opt._host_state()
-    opt._host_step()
+    state = opt.host_state()
+    opt.host_step()
     assert opt.iterations == 1
-    opt._restore_host_state(state)
+    opt.restore_host_state(state)
     assert opt.iterations == 0 and opt.torch_optimizer.param_groups[0]["step"] == 0
 
 
@@ -95,7 +95,7 @@ def test_host_step_is_undone_by_restoring_the_host_state():
 def test_optimizers_without_a_captured_update_say_so(optimizer, reason):
     opt = optimizer()
     opt.build(_params(torch.float32)) if not opt.built else None
-    assert reason in opt._capture_support()
+    assert reason in opt.capture_blocker()
 
 
 # ------------------------------------------------------------------------------------------- eligibility
@@ -297,15 +297,14 @@ def test_the_captured_body_reads_nothing_back_to_the_host(monkeypatch, optimizer
     model.compile(optimizer=opt, loss="binary_crossentropy", metrics=["accuracy"], device="cpu")
     x, y = _data(64)
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # builds everything, creates the slots
-    from gated.training._loop import _Trainer
+    from gated.training._step import StepInputs, TrainStep
 
-    trainer = _Trainer(model)
-    steps = _graphs.TrainSteps(trainer, [])
-    steps.cache = _graphs._Cache()
+    executor = _graphs.CapturedExecutor(TrainStep(model, model.compiled))
+    executor.cache = _graphs._Cache()
     xb, yb = torch.as_tensor(x[:32]), torch.as_tensor(y[:32])
-    entry, reason = steps._capture(("k",), xb, [yb], [None])
+    entry, reason = executor._capture(("k",), StepInputs(xb, [yb], [None], 32))
     assert reason is None
-    host = opt._host_step()
+    host = opt.host_step()
     entry.scalars.fill(host)
     before = [p.detach().clone() for p in model.parameters()]
     with _NoHostSync():
