@@ -27,7 +27,8 @@ MAX_LOCAL_IMPORTS = 15
 # The floors, lowest first. A module may import from its own floor or any floor below it, never above.
 # Top-level modules (gated/losses.py, ...) and folders (gated/layers/, ...) are placed by their first dotted part.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("_version", "utils", "activations", "initializers", "regularizers", "constraints", "data", "datasets"),
+    ("_version", "utils", "activations", "initializers", "regularizers", "constraints", "data", "datasets", "ops",
+     "random", "backend", "applications"),
     ("saving",),
     ("kernels",),
     ("layers",),
@@ -36,7 +37,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("training",),
     ("export", "deploy"),
     ("models",),
-    ("interop", "seq2seq", "recipes", "plot"),
+    ("interop", "seq2seq", "recipes", "plot", "preprocessing"),
     ("cli", "__init__", "__main__"),
 )
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -29,9 +28,9 @@ from torch import nn
 
 from .. import regularizers as _regularizers
 from ..saving import _registry
+from ..utils._naming import unique_name
 from ._symbolic import Node, SymbolicTensor, is_symbolic, shape_of
 
-_NAME_COUNTS: dict[str, int] = defaultdict(int)
 _DTYPES = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
 }
@@ -40,13 +39,6 @@ _DTYPES = {
 def _snake_case(name: str) -> str:
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base: str) -> str:
-    """Keras-style automatic names: 'gru', 'gru_1', 'gru_2', ..."""
-    count = _NAME_COUNTS[base]
-    _NAME_COUNTS[base] += 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:

@@ -267,7 +267,8 @@ def _migrate(metadata: dict[str, str], filepath: str) -> dict[str, str]:
     return metadata
 
 
-def _json(metadata: dict[str, str], key: str, filepath: str) -> Any:
+def read_section(metadata: dict[str, str], key: str, filepath: str) -> Any:
+    """The JSON section ``key`` of a model file's header (None when absent); a damaged one names the file."""
     try:
         return json.loads(metadata.get(key, "null"))
     except json.JSONDecodeError as err:
@@ -283,8 +284,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     filepath = os.fspath(filepath)
     metadata, tensor, keys = read_file(filepath)
     metadata = _migrate(metadata, filepath)
-    spec = _json(metadata, "model", filepath)
-    names = _json(metadata, "weight_names", filepath)
+    spec = read_section(metadata, "model", filepath)
+    names = read_section(metadata, "weight_names", filepath)
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str) or not isinstance(names, list):
         raise ValueError(f"{filepath}: the model description is missing or malformed; the file is damaged.")
     with _registry.custom_object_scope(custom_objects):
@@ -299,11 +300,11 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         except ValueError as err:
             raise ValueError(f"{filepath}: the stored weights do not fit the model it describes; the file is "
                              f"damaged. {err}") from None
-        compile_config = _json(metadata, "compile", filepath) if compile else None
+        compile_config = read_section(metadata, "compile", filepath) if compile else None
         if compile_config is not None:
             without = "gated.load_model(path, compile=False) loads the model without them."
             try:
-                _restore_training(model, compile_config, _json(metadata, "state", filepath), tensor)
+                _restore_training(model, compile_config, read_section(metadata, "state", filepath), tensor)
             except _registry.UnknownClassError as err:
                 raise ValueError(f"{filepath}: the compile settings cannot be restored: {err} {without}") from None
             except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as err:
@@ -361,5 +362,5 @@ def _in_model_order(arrays: list[np.ndarray], names: list[str], current: list[st
 def load_extra_state(filepath: str | os.PathLike) -> Any:
     """The ``extra_state`` saved with a model (training progress in checkpoints), or None."""
     metadata, tensor, _ = read_file(filepath)
-    state = unpack_state(_json(metadata, "state", os.fspath(filepath)), tensor) or {}
+    state = unpack_state(read_section(metadata, "state", os.fspath(filepath)), tensor) or {}
     return state.get("extra")

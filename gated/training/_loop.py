@@ -13,7 +13,7 @@ import torch
 
 from ..callbacks import Callback, CallbackList, ModelCheckpoint
 from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
-from ..saving._model_file import _json, read_file, unpack_state
+from ..saving._model_file import read_file, read_section, unpack_state
 from ..utils._modes import training_mode
 from ..utils._progbar import resolve_verbose
 from ..utils._tree import flatten_structure, map_structure
@@ -386,7 +386,7 @@ def _resume(model, trainer: _Trainer, train, path, callbacks) -> dict[str, Any]:
     metadata, tensor, keys = read_file(path)
     weights = [tensor(k) for k in sorted(k for k in keys if k.startswith("weights/"))]
     model.set_weights(weights)
-    saved = unpack_state(_json(metadata, "state", path), tensor) or {}
+    saved = unpack_state(read_section(metadata, "state", path), tensor) or {}
     if "optimizer" in saved:
         build_optimizer(model)
         model.optimizer.load_state_dict(saved["optimizer"])

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import defaultdict
 from typing import Iterable
+
+_NAME_COUNTS: dict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: 'gru', 'gru_1', 'gru_2', ... (counted per base name until
+    ``reset_names()``, which ``gated.backend.clear_session()`` calls)."""
+    count = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    """Start the automatic names over ('gru', then 'gru_1', ...), as Keras's ``clear_session()`` does."""
+    _NAME_COUNTS.clear()
 
 
 def to_snake_case(name: str) -> str:
