@@ -1,13 +1,35 @@
-"""gated: GRU and LSTM sequence models with the Keras workflow, on PyTorch."""
+"""gated: GRU and LSTM sequence models with the Keras workflow, on PyTorch.
+
+``import gated as keras`` gives Keras 3's public tree for sequence models: ``keras.Input``, ``keras.Model``,
+``keras.Sequential``, ``keras.layers``, ``keras.models``, ``keras.saving``, ``keras.utils``, ``keras.callbacks``,
+``keras.optimizers``, ``keras.losses``, ``keras.metrics``, ``keras.preprocessing``, ... (docs/KERAS_COMPATIBILITY.md
+lists the names Keras has and gated does not).
+"""
 
 from ._version import __version__
 from . import activations, callbacks, constraints, initializers, layers, losses, metrics, optimizers, regularizers
-from . import data, datasets, deploy, export, interop, recipes, seq2seq, utils
+from . import applications, data, datasets, deploy, export, interop, models, preprocessing, recipes, saving, seq2seq
+from . import utils
+from .constraints import Constraint
+from .initializers import Initializer
+from .layers import Input, InputLayer, Layer
+from .losses import Loss
+from .metrics import Metric
 from .models import Model, Sequential
+from .optimizers import Optimizer
+from .regularizers import Regularizer
 from .saving import load_model
 
+
+def version() -> str:
+    """gated's version (``keras.version()``)."""
+    return __version__
+
+
 __all__ = [
-    "__version__", "Model", "Sequential", "load_model",
-    "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "optimizers",
-    "regularizers", "utils", "data", "datasets", "deploy", "export", "interop", "recipes", "seq2seq",
+    "__version__", "version", "Input", "InputLayer", "Layer", "Model", "Sequential", "load_model",
+    "Constraint", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer",
+    "activations", "applications", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
+    "models", "optimizers", "preprocessing", "regularizers", "saving", "utils", "data", "datasets", "deploy", "export",
+    "interop", "recipes", "seq2seq",
 ]

@@ -28,7 +28,7 @@ MAX_LOCAL_IMPORTS = 15
 # Top-level modules (gated/losses.py, ...) and folders (gated/layers/, ...) are placed by their first dotted part.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("_version", "utils", "activations", "initializers", "regularizers", "constraints", "data", "datasets", "ops",
-     "random", "backend", "applications"),
+     "random", "applications"),
     ("saving",),
     ("kernels",),
     ("layers",),
@@ -37,7 +37,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("training",),
     ("export", "deploy"),
     ("models",),
-    ("interop", "seq2seq", "recipes", "plot", "preprocessing"),
+    ("interop", "seq2seq", "recipes", "plot", "preprocessing", "backend"),
     ("cli", "__init__", "__main__"),
 )
 

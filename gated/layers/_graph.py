@@ -80,10 +80,13 @@ class Graph:
         first_seen: dict[int, int] = {}
         producers = {id(t): t.node for node in self.nodes for t in node.outputs}
 
+        walked: set[int] = set()
+
         def walk(node: Node) -> None:  # pre-order, as Keras numbers the layers
-            if id(node.layer) in first_seen:
+            if id(node) in walked:
                 return
-            first_seen[id(node.layer)] = len(first_seen)
+            walked.add(id(node))
+            first_seen.setdefault(id(node.layer), len(first_seen))  # a shared layer: its first node numbers it
             for parent in flatten_structure((node.args, node.kwargs)):
                 if isinstance(parent, SymbolicTensor) and id(parent) in producers:
                     walk(producers[id(parent)])

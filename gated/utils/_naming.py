@@ -18,6 +18,13 @@ def unique_name(base: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
+def get_uid(prefix: str = "") -> int:
+    """How many times ``prefix`` has been named, this time included (1 the first time), as Keras's
+    ``backend.get_uid``; shares the counters of the automatic layer names."""
+    _NAME_COUNTS[prefix] += 1
+    return _NAME_COUNTS[prefix]
+
+
 def reset_names() -> None:
     """Start the automatic names over ('gru', then 'gru_1', ...), as Keras's ``clear_session()`` does."""
     _NAME_COUNTS.clear()

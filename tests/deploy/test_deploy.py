@@ -15,6 +15,8 @@ from gated.deploy import InferenceModel, Streamer, quantize
 from gated.deploy._quantize import _quiet_torch_quantization, float_inference_model
 from gated.kernels._dispatch import Kernel
 
+from ..models.support import built_subclassed_model
+
 TOL = {"float32": 1e-5, "float64": 1e-12}
 
 
@@ -315,16 +317,7 @@ def test_embedding_ids_out_of_range_raise_the_layers_error():
 
 
 def test_subclassed_and_unbuilt_models_are_refused():
-    class Custom(gated.Model):
-        def __init__(self):
-            super().__init__()
-            self.gru = L.GRU(3)
-
-        def call(self, x):
-            return self.gru(x)
-
-    custom = Custom()
-    custom(np.zeros((1, 2, 3), "float32"))
+    custom = built_subclassed_model()
     with pytest.raises(ValueError, match=r"subclassed model: its computation is Python code with no recorded layer "
                                          r"graph, so streaming cannot read it"):
         Streamer(custom)

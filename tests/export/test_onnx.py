@@ -12,6 +12,8 @@ import gated
 import gated.layers as L
 from gated.export import export_onnx
 
+from ..models.support import built_subclassed_model
+
 onnx = pytest.importorskip("onnx")  # both are test dependencies; importorskip only gives a clear message
 ort = pytest.importorskip("onnxruntime")
 
@@ -280,17 +282,8 @@ def test_generic_rnn_cell_and_subclassed_models_are_refused():
     with pytest.raises(ValueError, match=r"no ONNX conversion for RNN layers"):
         export_onnx(model)
 
-    class Custom(gated.Model):
-        def __init__(self):
-            super().__init__()
-            self.gru = L.GRU(3)
-
-        def call(self, x):
-            return self.gru(x)
-
-    custom = Custom()
-    custom(np.zeros((1, 2, 3), "float32"))
-    with pytest.raises(ValueError, match=r"is a subclassed model \(Custom\); ONNX export converts Sequential and "
+    custom = built_subclassed_model()
+    with pytest.raises(ValueError, match=r"is a subclassed model \(SubclassedGRU\); ONNX export converts Sequential and "
                                          r"functional models"):
         export_onnx(custom)
 

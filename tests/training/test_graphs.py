@@ -185,15 +185,6 @@ def test_jit_compile_true_with_a_blocker_raises_at_the_first_step_before_any_cha
 
 
 # ------------------------------------------------------------------------------------------- replay logic on CPU
-@pytest.fixture
-def simulated(monkeypatch):
-    """Capture 'succeeds' on the CPU: the captured body runs eagerly at each replay."""
-    monkeypatch.setattr(_graphs, "_SIMULATE", True)
-    real = _graphs.blockers
-    monkeypatch.setattr(_graphs, "blockers", lambda model, device, jit, *a, **k: [
-        r for r in real(model, device, jit, *a, **k) if "CUDA device" not in r])
-
-
 def _fit_pair(optimizer, epochs=2, x=None, y=None, check_finite=True, **fit):
     x, y = _data() if x is None else (x, y)
     runs = []

@@ -40,15 +40,6 @@ def _compiled(optimizer, seed=0):
     return model
 
 
-@pytest.fixture
-def simulated(monkeypatch):
-    """Capture 'succeeds' on the CPU: the captured body runs eagerly at each replay."""
-    monkeypatch.setattr(_graphs, "_SIMULATE", True)
-    real = _graphs.blockers
-    monkeypatch.setattr(_graphs, "blockers", lambda model, device, jit, *a, **k: [
-        r for r in real(model, device, jit, *a, **k) if "CUDA device" not in r])
-
-
 # ------------------------------------------------------------------------- one step, two executors
 EXECUTOR_OPTIMIZERS = {
     "sgd": lambda: optimizers.SGD(0.1),
