@@ -9,7 +9,7 @@ lists the names Keras has and gated does not).
 from ._version import __version__
 from . import activations, callbacks, constraints, initializers, layers, losses, metrics, optimizers, regularizers
 from . import applications, data, datasets, deploy, export, interop, models, preprocessing, recipes, saving, seq2seq
-from . import utils
+from . import backend, ops, random, utils
 from .constraints import Constraint
 from .initializers import Initializer
 from .layers import Input, InputLayer, Layer
@@ -30,6 +30,6 @@ __all__ = [
     "__version__", "version", "Input", "InputLayer", "Layer", "Model", "Sequential", "load_model",
     "Constraint", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer",
     "activations", "applications", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-    "models", "optimizers", "preprocessing", "regularizers", "saving", "utils", "data", "datasets", "deploy", "export",
+    "models", "optimizers", "preprocessing", "backend", "ops", "random", "regularizers", "saving", "utils", "data", "datasets", "deploy", "export",
     "interop", "recipes", "seq2seq",
 ]

@@ -18,7 +18,6 @@ Layers start in inference mode (``layer.training`` is False), as Keras layers do
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -28,17 +27,12 @@ from torch import nn
 
 from .. import regularizers as _regularizers
 from ..saving import _registry
-from ..utils._naming import unique_name
+from ..utils._naming import to_snake_case, unique_name
 from ._symbolic import Node, SymbolicTensor, is_symbolic, shape_of
 
 _DTYPES = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
 }
-
-
-def _snake_case(name: str) -> str:
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
@@ -128,7 +122,7 @@ class Layer(nn.Module):
             )
         if name is not None and not isinstance(name, str):
             raise TypeError(f"A layer name must be a string, received {name!r}.")
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._dtype = resolve_dtype(dtype)
         self._trainable = bool(trainable)
         self.built = False

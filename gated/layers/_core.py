@@ -1,7 +1,8 @@
 """Core layers with Keras's names, arguments and defaults.
 
 ``Dense``, ``Dropout``, ``Embedding``, ``Masking``, ``RepeatVector``, ``InputLayer`` / ``Input``, and the small
-shape and merge layers ``Flatten``, ``Activation``, ``Concatenate``, ``Add``, ``Reshape``, ``Lambda``.
+shape layers ``Flatten``, ``Activation``, ``Reshape``, ``Lambda``. The merge layers live in ``_merge.py``
+(``Add`` and ``Concatenate`` are re-exported here for the modules that import them from this one).
 Weights are stored in Keras's layout (a ``Dense`` kernel is ``(in, out)``), so ``get_weights``/``set_weights``
 need no translation. Shape legend: B batch, T timesteps, F features, H units.
 """
@@ -22,6 +23,7 @@ from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from ..saving import _registry
 from ._base import Layer, WeightSpec, describe_array
+from ._merge import Add, Concatenate  # noqa: F401 - re-exported: their home is _merge.py
 from ._symbolic import Node, SymbolicTensor
 
 def _new_weight(initializer: Callable, shape: tuple[int, ...], dtype: torch.dtype) -> nn.Parameter:
@@ -491,90 +493,6 @@ class Activation(Layer):
 
     def _summary_args(self) -> str:
         return f"activation={_activations.serialize(self.activation)!r}"
-
-
-def _check_merge_inputs(layer: Layer, inputs: Any) -> None:
-    if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-        received = describe_array(inputs) if isinstance(inputs, torch.Tensor) else repr(type(inputs).__name__)
-        raise ValueError(f"{layer._describe()} expects a list of at least 2 tensors, but received {received}. "
-                         "Call it as layer([a, b]).")
-
-
-class Concatenate(Layer):
-    """Concatenates a list of tensors along ``axis``; masks combine like Keras's (any over the last axis)."""
-
-    supports_masking = True
-
-    def __init__(self, axis: int = -1, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.axis = int(axis)
-
-    def validate_input(self, inputs: Any) -> None:
-        _check_merge_inputs(self, inputs)
-        shapes = [tuple(x.shape) for x in inputs]
-        axis = self.axis % len(shapes[0])
-        if any(len(s) != len(shapes[0]) or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
-               for s in shapes):
-            raise ValueError(f"{self._describe()} needs inputs whose shapes agree except on axis {self.axis}, "
-                             f"but received shapes {shapes}.")
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        return torch.cat(list(inputs), dim=self.axis)
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
-        if mask is None or all(m is None for m in mask):
-            return None
-        full = []
-        for x, m in zip(inputs, mask):
-            if m is None:
-                m = torch.ones_like(x, dtype=torch.bool)
-            elif m.ndim < x.ndim:
-                m = m[..., None].expand_as(x)
-            full.append(m)
-        return torch.any(torch.cat(full, dim=self.axis), dim=-1)
-
-    def compute_output_shape(self, input_shape: list) -> tuple:
-        out = list(input_shape[0])
-        sizes = [s[self.axis] for s in input_shape]
-        out[self.axis] = None if any(d is None for d in sizes) else sum(sizes)
-        return tuple(out)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "axis": self.axis}
-
-    def _summary_args(self) -> str:
-        return f"axis={self.axis}"
-
-
-class Add(Layer):
-    """Sums a list of tensors of the same shape; the output mask is the OR of the inputs' masks."""
-
-    supports_masking = True
-
-    def validate_input(self, inputs: Any) -> None:
-        _check_merge_inputs(self, inputs)
-        shapes = [tuple(x.shape) for x in inputs]
-        try:
-            torch.broadcast_shapes(*shapes)
-        except RuntimeError:
-            raise ValueError(f"{self._describe()} needs inputs of one shape, but received shapes {shapes}.") from None
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = out + x
-        return out
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
-        if mask is None or any(m is None for m in mask):
-            return None
-        out = mask[0]
-        for m in mask[1:]:
-            out = out | m
-        return out
-
-    def compute_output_shape(self, input_shape: list) -> tuple:
-        return tuple(input_shape[0])
 
 
 class Reshape(Layer):

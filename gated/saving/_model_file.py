@@ -182,7 +182,7 @@ def save_model(model, filepath: str | os.PathLike, overwrite: bool = True, inclu
         )
     tensors: dict[str, np.ndarray] = {}
     for i, array in enumerate(model.get_weights()):
-        tensors[f"weights/{i:04d}"] = np.ascontiguousarray(array)
+        tensors[f"weights/{i:04d}"] = np.require(array, requirements="C")  # keeps 0-d weights 0-d
     state: dict[str, Any] = {}
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):

@@ -23,7 +23,7 @@ def save_weights(model, filepath: str | os.PathLike, overwrite: bool = True) -> 
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
     names = [f"{i:04d}:{name}" for i, name in enumerate(weight_names(model))]
-    arrays = {name: np.ascontiguousarray(w) for name, w in zip(names, model.get_weights())}
+    arrays = {name: np.require(w, requirements="C") for name, w in zip(names, model.get_weights())}  # 0-d stays 0-d
     atomic_save(arrays, {"format": "gated.weights", "version": "1"}, filepath)
 
 

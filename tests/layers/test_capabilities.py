@@ -65,9 +65,34 @@ def _ids(layer):
     return gated.Model(x, layer(x))
 
 
+def _strings(layer):
+    model = gated.Sequential([layer])  # built without an Input: a model cannot declare Input(dtype="string") yet
+    model.build((None, 1))
+    return model
+
+
+def _image(layer):
+    x = L.Input((4, 4, 3))
+    return gated.Model(x, layer(x))
+
+
+def _volume(layer):
+    x = L.Input((3, 4, 4, 2))
+    return gated.Model(x, layer(x))
+
+
 def _after_a_reduced_sequence(layer):
     x = L.Input((None, 3))
     return gated.Model(x, layer(L.GRU(4)(x)))
+
+
+def _frames(*step_shape):
+    """A model over sequences of frames (batch, timesteps, *step_shape), for the ConvLSTM layers."""
+    def in_model(layer):
+        x = L.Input((None, *step_shape))
+        return gated.Model(x, layer(x))
+
+    return in_model
 
 
 EXAMPLES = {  # public class -> (the layer, the model it runs in)
@@ -96,6 +121,48 @@ EXAMPLES = {  # public class -> (the layer, the model it runs in)
     "MinLSTM": (lambda: L.MinLSTM(4), _sequence),
     "Attention": (L.Attention, _pair),
     "AdditiveAttention": (L.AdditiveAttention, _pair),
+    "MultiHeadAttention": (lambda: L.MultiHeadAttention(2, 3), _pair),
+    "ConvLSTM1D": (lambda: L.ConvLSTM1D(2, 3, return_sequences=True), _frames(6, 2)),
+    "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 3, padding="same"), _frames(4, 4, 2)),
+    "ConvLSTM3D": (lambda: L.ConvLSTM3D(2, 2), _frames(3, 3, 3, 1)),
+    "Subtract": (L.Subtract, _pair),
+    "Multiply": (L.Multiply, _pair),
+    "Average": (L.Average, _pair),
+    "Maximum": (L.Maximum, _pair),
+    "Minimum": (L.Minimum, _pair),
+    "Dot": (lambda: L.Dot(axes=2), _pair),
+    "BatchNormalization": (L.BatchNormalization, _sequence),
+    "LayerNormalization": (L.LayerNormalization, _sequence),
+    "GroupNormalization": (lambda: L.GroupNormalization(groups=3), _sequence),
+    "GaussianNoise": (lambda: L.GaussianNoise(0.1), _sequence),
+    "GaussianDropout": (lambda: L.GaussianDropout(0.1), _sequence),
+    "SpatialDropout1D": (lambda: L.SpatialDropout1D(0.2), _sequence),
+    "Permute": (lambda: L.Permute((2, 1)), _sequence),
+    "ZeroPadding1D": (L.ZeroPadding1D, _sequence),
+    "Cropping1D": (L.Cropping1D, lambda layer: _sequence(layer, steps=5)),
+    "UpSampling1D": (L.UpSampling1D, _sequence),
+    "ZeroPadding2D": (L.ZeroPadding2D, _image),
+    "Cropping2D": (lambda: L.Cropping2D(1), _image),
+    "UpSampling2D": (L.UpSampling2D, _image),
+    "Rescaling": (lambda: L.Rescaling(0.5), _sequence),
+    "Normalization": (L.Normalization, _sequence),
+    "TextVectorization": (lambda: L.TextVectorization(vocabulary=["a", "b"]), _strings),
+    "StringLookup": (lambda: L.StringLookup(vocabulary=["a", "b"]), _strings),
+    "IntegerLookup": (lambda: L.IntegerLookup(vocabulary=[3, 7, 9]), _ids),
+    "Conv1D": (lambda: L.Conv1D(2, 3, padding="causal"), _sequence),
+    "Conv2D": (lambda: L.Conv2D(2, 3, padding="same"), _image),
+    "Conv3D": (lambda: L.Conv3D(2, 2), _volume),
+    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(3, padding="same"), _sequence),
+    "SeparableConv1D": (lambda: L.SeparableConv1D(2, 3, padding="same"), _sequence),
+    "Conv1DTranspose": (lambda: L.Conv1DTranspose(2, 3, strides=2), _sequence),
+    "MaxPooling1D": (L.MaxPooling1D, _sequence),
+    "MaxPooling2D": (L.MaxPooling2D, _image),
+    "AveragePooling1D": (lambda: L.AveragePooling1D(2), _sequence),
+    "AveragePooling2D": (lambda: L.AveragePooling2D(2), _image),
+    "GlobalAveragePooling1D": (L.GlobalAveragePooling1D, _sequence),
+    "GlobalMaxPooling1D": (L.GlobalMaxPooling1D, _sequence),
+    "GlobalAveragePooling2D": (L.GlobalAveragePooling2D, _image),
+    "GlobalMaxPooling2D": (L.GlobalMaxPooling2D, _image),
 }
 
 _GRU = ("gated-cpu, torch-fused", "gated-triton, cuDNN")
@@ -127,7 +194,60 @@ EXPECTED = {  # fused CPU, fused GPU, ONNX, int8, streaming, capture
     "MinLSTM": (*_NONE, "no", "no", "torch", "yes"),
     "Attention": (*_NONE, "no", "no", "no", "yes"),
     "AdditiveAttention": (*_NONE, "no", "no", "no", "yes"),
+    "MultiHeadAttention": (*_NONE, "no", "no", "no", "yes"),
+    "ConvLSTM1D": (*_NONE, "no", "no", "no", "yes"),
+    "ConvLSTM2D": (*_NONE, "no", "no", "no", "yes"),
+    "ConvLSTM3D": (*_NONE, "no", "no", "no", "yes"),
+    "Subtract": (*_NONE, "no", "no", "no", "yes"),
+    "Multiply": (*_NONE, "no", "no", "no", "yes"),
+    "Average": (*_NONE, "no", "no", "no", "yes"),
+    "Maximum": (*_NONE, "no", "no", "no", "yes"),
+    "Minimum": (*_NONE, "no", "no", "no", "yes"),
+    "Dot": (*_NONE, "no", "no", "no", "yes"),
+    "BatchNormalization": (*_NONE, "no", "no", "no", "yes"),
+    "LayerNormalization": (*_NONE, "no", "no", "no", "yes"),
+    "GroupNormalization": (*_NONE, "no", "no", "no", "yes"),
+    "GaussianNoise": (*_NONE, "no", "no", "no", "yes"),
+    "SpatialDropout1D": (*_NONE, "no", "yes", "identity", "yes"),  # a Dropout: int8 and streaming run it as one
+    "GaussianDropout": (*_NONE, "no", "no", "no", "yes"),
+    "Permute": (*_NONE, "no", "no", "no", "yes"),
+    "ZeroPadding1D": (*_NONE, "no", "no", "no", "yes"),
+    "Cropping1D": (*_NONE, "no", "no", "no", "yes"),
+    "UpSampling1D": (*_NONE, "no", "no", "no", "yes"),
+    "ZeroPadding2D": (*_NONE, "no", "no", "no", "yes"),
+    "Cropping2D": (*_NONE, "no", "no", "no", "yes"),
+    "UpSampling2D": (*_NONE, "no", "no", "no", "yes"),
+    "Rescaling": (*_NONE, "no", "no", "no", "yes"),
+    "Normalization": (*_NONE, "no", "no", "no", "yes"),
+    "TextVectorization": (*_NONE, "no", "no", "no", "no"),
+    "StringLookup": (*_NONE, "no", "no", "no", "no"),
+    "IntegerLookup": (*_NONE, "no", "no", "no", "no"),
+    "Conv1D": (*_NONE, "no", "no", "no", "yes"),
+    "Conv2D": (*_NONE, "no", "no", "no", "yes"),
+    "Conv3D": (*_NONE, "no", "no", "no", "yes"),
+    "DepthwiseConv1D": (*_NONE, "no", "no", "no", "yes"),
+    "SeparableConv1D": (*_NONE, "no", "no", "no", "yes"),
+    "Conv1DTranspose": (*_NONE, "no", "no", "no", "yes"),
+    "MaxPooling1D": (*_NONE, "no", "no", "no", "yes"),
+    "MaxPooling2D": (*_NONE, "no", "no", "no", "yes"),
+    "AveragePooling1D": (*_NONE, "no", "no", "no", "yes"),
+    "AveragePooling2D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalAveragePooling1D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalMaxPooling1D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalAveragePooling2D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalMaxPooling2D": (*_NONE, "no", "no", "no", "yes"),
 }
+# Keras's other names for the convolution and pooling classes: the same classes, so the same rows.
+_ALIASES = {
+    "Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
+    "SeparableConvolution1D": "SeparableConv1D", "Convolution1DTranspose": "Conv1DTranspose",
+    "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+}
+EXAMPLES.update({alias: EXAMPLES[name] for alias, name in _ALIASES.items()})
+EXPECTED.update({alias: EXPECTED[name] for alias, name in _ALIASES.items()})
 
 
 def _public_layers() -> list[str]:

@@ -122,6 +122,22 @@ def _padded() -> np.ndarray:
     return x
 
 
+def _adapted_text() -> L.TextVectorization:
+    layer = L.TextVectorization(output_mode="tf_idf", ngrams=2)
+    layer.adapt(["the cat sat", "the dog ran far", "a cat ran"])
+    return layer
+
+
+def _adapted_normalization() -> L.Normalization:
+    layer = L.Normalization()
+    layer.adapt(_floats(4 * B, T, F, seed=7) * 2.0 + 1.0)
+    return layer
+
+
+def _pair_of(*shape: int) -> Callable[[], list[np.ndarray]]:
+    return lambda: [_floats(*shape), _floats(*shape, seed=1)]
+
+
 def _step_inputs(*state_sizes: int) -> tuple[np.ndarray, list[np.ndarray]]:
     return _floats(B, F, seed=2), [_floats(B, s, seed=3 + i) for i, s in enumerate(state_sizes)]
 
@@ -135,6 +151,9 @@ class Case:
     cell: bool = False  # called as cell(x_t, states); its models run it inside RNN
     model: Callable[[L.Layer], Any] | None = None  # how it sits in a model, when not called on Inputs directly
     covers: tuple[str, ...] = ()  # public classes checked through this case besides the layer's own
+    strings: bool = False  # text inputs (numpy arrays of str), which a model cannot take yet (see MODEL_CASES)
+    updates_state: bool = False  # a training call updates its non-trainable weights (BatchNormalization's moving
+    # statistics): the fit step checks that they changed instead of that they stayed
 
 
 def _gru_params(f: int, h: int) -> int:
@@ -147,6 +166,20 @@ def _lstm_params(f: int, h: int) -> int:
 
 def _simple_params(f: int, h: int) -> int:
     return f * h + h * h + h
+
+
+class _PositionalCall:
+    """A Keras twin whose call takes its inputs as separate arguments (``MultiHeadAttention(query, value)``),
+    called on the list the table holds."""
+
+    def __init__(self, layer: Any):
+        self.layer = layer
+
+    def __call__(self, inputs: list) -> Any:
+        return self.layer(*inputs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.layer, name)
 
 
 def _input_layer_model(layer: L.Layer) -> Any:
@@ -205,6 +238,89 @@ CASES: dict[str, Case] = {
                       lambda k: k.layers.Attention()),
     "AdditiveAttention": Case(lambda: L.AdditiveAttention(), lambda: [_floats(B, T, F), _floats(B, 7, F, seed=1)],
                               (1, F), lambda k: k.layers.AdditiveAttention()),
+    "MultiHeadAttention": Case(lambda: L.MultiHeadAttention(2, 3), lambda: [_floats(B, T, F), _floats(B, 7, F, seed=1)],
+                               (8, 4 * (F * 2 * 3) + 3 * (2 * 3) + F),
+                               lambda k: _PositionalCall(k.layers.MultiHeadAttention(2, 3))),
+    "ConvLSTM1D": Case(lambda: L.ConvLSTM1D(3, 2, return_sequences=True), lambda: _floats(B, T, 6, 2),
+                       (3, 2 * 2 * 12 + 2 * 3 * 12 + 12), lambda k: k.layers.ConvLSTM1D(3, 2, return_sequences=True)),
+    "ConvLSTM2D": Case(lambda: L.ConvLSTM2D(2, 3, padding="same"), lambda: _floats(B, T, 4, 4, 2),
+                       (3, 9 * 2 * 8 + 9 * 2 * 8 + 8), lambda k: k.layers.ConvLSTM2D(2, 3, padding="same")),
+    "ConvLSTM3D": Case(lambda: L.ConvLSTM3D(2, 2), lambda: _floats(B, 2, 3, 3, 3, 1),
+                       (3, 8 * 1 * 8 + 8 * 2 * 8 + 8), lambda k: k.layers.ConvLSTM3D(2, 2)),
+    "TextVectorization": Case(_adapted_text, lambda: np.array(["the cat sat", "The dog.", "a cat ran far"]), (0, 0),
+                              strings=True),
+    "StringLookup": Case(lambda: L.StringLookup(vocabulary=["a", "b", "c"], output_mode="one_hot"),
+                         lambda: np.array([["a"], ["c"], ["z"]]), (0, 0), strings=True),
+    "IntegerLookup": Case(lambda: L.IntegerLookup(vocabulary=[3, 7, 9], output_mode="multi_hot"),
+                          lambda: np.random.default_rng(0).integers(0, 12, (B, T)), (0, 0)),
+    "Subtract": Case(lambda: L.Subtract(), _pair_of(B, T, F), (0, 0), lambda k: k.layers.Subtract()),
+    "Multiply": Case(lambda: L.Multiply(), _pair_of(B, T, F), (0, 0), lambda k: k.layers.Multiply()),
+    "Average": Case(lambda: L.Average(), _pair_of(B, T, F), (0, 0), lambda k: k.layers.Average()),
+    "Maximum": Case(lambda: L.Maximum(), _pair_of(B, T, F), (0, 0), lambda k: k.layers.Maximum()),
+    "Minimum": Case(lambda: L.Minimum(), _pair_of(B, T, F), (0, 0), lambda k: k.layers.Minimum()),
+    "Dot": Case(lambda: L.Dot(axes=2), lambda: [_floats(B, T, F), _floats(B, 7, F, seed=1)], (0, 0),
+                lambda k: k.layers.Dot(axes=2)),
+    "BatchNormalization": Case(lambda: L.BatchNormalization(), lambda: _floats(B, T, F), (4, 4 * F),
+                               lambda k: k.layers.BatchNormalization(), updates_state=True),
+    "LayerNormalization": Case(lambda: L.LayerNormalization(), lambda: _floats(B, T, F), (2, 2 * F),
+                               lambda k: k.layers.LayerNormalization()),
+    "GroupNormalization": Case(lambda: L.GroupNormalization(groups=2), lambda: _floats(B, T, F), (2, 2 * F),
+                               lambda k: k.layers.GroupNormalization(groups=2)),
+    "GaussianNoise": Case(lambda: L.GaussianNoise(0.1), lambda: _floats(B, T, F), (0, 0),
+                          lambda k: k.layers.GaussianNoise(0.1)),
+    "GaussianDropout": Case(lambda: L.GaussianDropout(0.2), lambda: _floats(B, T, F), (0, 0),
+                            lambda k: k.layers.GaussianDropout(0.2)),
+    "SpatialDropout1D": Case(lambda: L.SpatialDropout1D(0.3), lambda: _floats(B, T, F), (0, 0),
+                             lambda k: k.layers.SpatialDropout1D(0.3)),
+    "Permute": Case(lambda: L.Permute((2, 1)), lambda: _floats(B, T, F), (0, 0), lambda k: k.layers.Permute((2, 1))),
+    "ZeroPadding1D": Case(lambda: L.ZeroPadding1D((1, 2)), lambda: _floats(B, T, F), (0, 0),
+                          lambda k: k.layers.ZeroPadding1D((1, 2))),
+    "Cropping1D": Case(lambda: L.Cropping1D((1, 2)), lambda: _floats(B, T, F), (0, 0),
+                       lambda k: k.layers.Cropping1D((1, 2))),
+    "UpSampling1D": Case(lambda: L.UpSampling1D(3), lambda: _floats(B, T, F), (0, 0),
+                         lambda k: k.layers.UpSampling1D(3)),
+    "ZeroPadding2D": Case(lambda: L.ZeroPadding2D(((1, 0), (2, 1))), lambda: _floats(B, T, F, 2), (0, 0),
+                          lambda k: k.layers.ZeroPadding2D(((1, 0), (2, 1)))),
+    "Cropping2D": Case(lambda: L.Cropping2D(((1, 0), (0, 2))), lambda: _floats(B, T, F, 2), (0, 0),
+                       lambda k: k.layers.Cropping2D(((1, 0), (0, 2)))),
+    "UpSampling2D": Case(lambda: L.UpSampling2D((2, 1), interpolation="bilinear"), lambda: _floats(B, T, F, 2),
+                         (0, 0), lambda k: k.layers.UpSampling2D((2, 1), interpolation="bilinear")),
+    "Rescaling": Case(lambda: L.Rescaling(0.5, offset=0.25), lambda: _floats(B, T, F), (0, 0),
+                      lambda k: k.layers.Rescaling(0.5, offset=0.25)),
+    "Normalization": Case(_adapted_normalization, lambda: _floats(B, T, F), (3, 2 * F + 1),
+                          lambda k: k.layers.Normalization()),
+    "Conv1D": Case(lambda: L.Conv1D(H, 3, padding="causal"), lambda: _floats(B, T, F), (2, 3 * F * H + H),
+                   lambda k: k.layers.Conv1D(H, 3, padding="causal"), covers=("Convolution1D",)),
+    "Conv2D": Case(lambda: L.Conv2D(3, 2, padding="same"), lambda: _floats(B, T, F, 2), (2, 2 * 2 * 2 * 3 + 3),
+                   lambda k: k.layers.Conv2D(3, 2, padding="same"), covers=("Convolution2D",)),
+    "Conv3D": Case(lambda: L.Conv3D(2, 2), lambda: _floats(B, 3, F, F, 2), (2, 8 * 2 * 2 + 2),
+                   lambda k: k.layers.Conv3D(2, 2), covers=("Convolution3D",)),
+    "DepthwiseConv1D": Case(lambda: L.DepthwiseConv1D(3, depth_multiplier=2), lambda: _floats(B, T, F),
+                            (2, 3 * F * 2 + F * 2), lambda k: k.layers.DepthwiseConv1D(3, depth_multiplier=2)),
+    "SeparableConv1D": Case(lambda: L.SeparableConv1D(5, 3, padding="same"), lambda: _floats(B, T, F),
+                            (3, 3 * F + F * 5 + 5), lambda k: k.layers.SeparableConv1D(5, 3, padding="same"),
+                            covers=("SeparableConvolution1D",)),
+    "Conv1DTranspose": Case(lambda: L.Conv1DTranspose(3, 3, strides=2), lambda: _floats(B, T, F), (2, 3 * 3 * F + 3),
+                            lambda k: k.layers.Conv1DTranspose(3, 3, strides=2), covers=("Convolution1DTranspose",)),
+    "MaxPooling1D": Case(lambda: L.MaxPooling1D(2), lambda: _floats(B, T, F), (0, 0),
+                         lambda k: k.layers.MaxPooling1D(2), covers=("MaxPool1D",)),
+    "MaxPooling2D": Case(lambda: L.MaxPooling2D(2, padding="same"), lambda: _floats(B, T, F, 2), (0, 0),
+                         lambda k: k.layers.MaxPooling2D(2, padding="same"), covers=("MaxPool2D",)),
+    "AveragePooling1D": Case(lambda: L.AveragePooling1D(3, strides=1, padding="same"), lambda: _floats(B, T, F),
+                             (0, 0), lambda k: k.layers.AveragePooling1D(3, strides=1, padding="same"),
+                             covers=("AvgPool1D",)),
+    "AveragePooling2D": Case(lambda: L.AveragePooling2D(2), lambda: _floats(B, T, F, 2), (0, 0),
+                             lambda k: k.layers.AveragePooling2D(2), covers=("AvgPool2D",)),
+    "GlobalAveragePooling1D": Case(lambda: L.GlobalAveragePooling1D(), _padded, (0, 0),
+                                   lambda k: k.layers.GlobalAveragePooling1D(), covers=("GlobalAvgPool1D",)),
+    "GlobalMaxPooling1D": Case(lambda: L.GlobalMaxPooling1D(keepdims=True), lambda: _floats(B, T, F), (0, 0),
+                               lambda k: k.layers.GlobalMaxPooling1D(keepdims=True), covers=("GlobalMaxPool1D",)),
+    "GlobalAveragePooling2D": Case(lambda: L.GlobalAveragePooling2D(), lambda: _floats(B, T, F, 2), (0, 0),
+                                   lambda k: k.layers.GlobalAveragePooling2D(), covers=("GlobalAvgPool2D",)),
+    "GlobalMaxPooling2D": Case(lambda: L.GlobalMaxPooling2D(data_format="channels_first"),
+                               lambda: _floats(B, T, F, 2), (0, 0),
+                               lambda k: k.layers.GlobalMaxPooling2D(data_format="channels_first"),
+                               covers=("GlobalMaxPool2D",)),
     # registered custom subclasses, one of each kind
     "custom cell in RNN": Case(lambda: L.RNN(ContractCell(H), return_sequences=True), lambda: _floats(B, T, F),
                                (2, F * H + H * H)),
@@ -228,6 +344,12 @@ NOT_LAYERS = {
     "Input": "a function returning InputLayer's placeholder (InputLayer is checked)",
 }
 
+# A model cannot take string inputs yet: gated's data path (training/_data.py to_tensor) and Model's input conversion
+# refuse arrays of strings, so the model-level checks of the text cases fail with that TypeError until both carry
+# them (strict: the first pass is reported, and the mark goes).
+_STRINGS_REFUSED = pytest.mark.xfail(raises=TypeError, strict=True, reason="gated's data path refuses string x")
+MODEL_CASES = [pytest.param(name, marks=_STRINGS_REFUSED) if case.strings else name for name, case in CASES.items()]
+
 
 # ------------------------------------------------------------------------------------------ helpers
 def _call(case: Case, layer: L.Layer, inputs: Any) -> Any:
@@ -240,6 +362,8 @@ def _call(case: Case, layer: L.Layer, inputs: Any) -> Any:
 def _tensors(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_tensors(v) for v in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
+        return value  # strings: torch has no string tensors, the text layers read numpy arrays
     return torch.as_tensor(value)
 
 
@@ -363,7 +487,7 @@ def test_config_round_trip_through_json_gives_identical_outputs(name):
     assert json.loads(json.dumps(direct.get_config())) == spec["config"]
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", MODEL_CASES)
 def test_save_and_load_model_give_identical_predictions(name, tmp_path):
     case = CASES[name]
     kinds = [False] + ([True] if _one_tensor_in_and_out(case) else [])
@@ -377,7 +501,7 @@ def test_save_and_load_model_give_identical_predictions(name, tmp_path):
         np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", MODEL_CASES)
 def test_one_fit_step_changes_every_trainable_weight(name):
     case = CASES[name]
     layer = case.make()
@@ -395,5 +519,8 @@ def test_one_fit_step_changes_every_trainable_weight(name):
     unchanged = [i for i, (before, after) in enumerate(zip(trainable, layer.trainable_weights))
                  if np.array_equal(before, after.numpy())]
     assert not unchanged, f"trainable weights {unchanged} of {name} did not change in a step"
-    for before, after in zip(frozen, layer.non_trainable_weights):
-        np.testing.assert_array_equal(before, after.numpy())
+    for index, (before, after) in enumerate(zip(frozen, layer.non_trainable_weights)):
+        if case.updates_state:
+            assert not np.array_equal(before, after.numpy()), f"state {index} of {name} did not change in a step"
+        else:
+            np.testing.assert_array_equal(before, after.numpy())
