@@ -192,10 +192,17 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
     return (y_true == (y_pred > threshold).to(y_true.dtype)).float()
 
 
+def _one_hot_classes(y_true, y_pred: Tensor) -> Tensor:
+    """The class of each one-hot (or soft) target row: its arg-max, for boolean and integer targets too."""
+    y_true = as_tensor(y_true, device=y_pred.device)
+    if y_true.dtype == torch.bool:  # argmax has no boolean kernel
+        y_true = y_true.to(torch.uint8)
+    return torch.argmax(y_true, dim=-1)
+
+
 def categorical_accuracy(y_true, y_pred):
     y_pred = as_tensor(y_pred)
-    y_true = as_tensor(y_true, device=y_pred.device)
-    return (torch.argmax(y_true, dim=-1) == torch.argmax(y_pred, dim=-1)).float()
+    return (_one_hot_classes(y_true, y_pred) == torch.argmax(y_pred, dim=-1)).float()
 
 
 def _sparse_labels(y_true, y_pred: Tensor) -> Tensor:
@@ -221,8 +228,7 @@ def _in_top_k(labels: Tensor, y_pred: Tensor, k: int) -> Tensor:
 
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     y_pred = as_tensor(y_pred)
-    y_true = as_tensor(y_true, device=y_pred.device)
-    return _in_top_k(torch.argmax(y_true, dim=-1), y_pred, k).float()
+    return _in_top_k(_one_hot_classes(y_true, y_pred), y_pred, k).float()
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5, from_sorted_ids: bool = False):

@@ -12,14 +12,18 @@ The model a callback acts on needs only what that callback uses:
 Logs passed to the hooks hold Python floats, keyed as Keras keys them (``'loss'``, ``'accuracy'``, ``'val_loss'``).
 """
 
+from ._backup import BackupAndRestore
 from ._callback import Callback, History, LambdaCallback
 from ._list import CallbackList
 from ._learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from ._logging import CSVLogger, ProgbarLogger, TerminateOnNaN
 from ._monitor import EarlyStopping, ModelCheckpoint
+from ._tensorboard import TensorBoard
+from ._unsupported import OrbaxCheckpoint, RemoteMonitor, SwapEMAWeights
 
 __all__ = [
     "Callback", "CallbackList", "History", "LambdaCallback",
     "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler",
-    "CSVLogger", "ProgbarLogger", "TerminateOnNaN",
+    "CSVLogger", "ProgbarLogger", "TerminateOnNaN", "BackupAndRestore", "TensorBoard",
+    "RemoteMonitor", "SwapEMAWeights", "OrbaxCheckpoint",
 ]

@@ -146,9 +146,12 @@ class History(Callback):
         super().__init__()
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        self.resumed = False  # set when a resumed fit restored history and epoch from a checkpoint
 
     def on_train_begin(self, logs=None):
-        self.epoch = []
+        if not self.resumed:
+            self.epoch = []
+        self.resumed = False
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

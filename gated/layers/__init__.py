@@ -29,10 +29,12 @@ from ._reshaping import (
 )
 from ._symbolic import SymbolicTensor
 from ._text import IntegerLookup, StringLookup, TextVectorization
+from ._torch_module import TorchModuleWrapper
+from ._variable import Variable, WeightView
 from ._wrappers import TimeDistributed
 
 __all__ = [
-    "Layer", "WeightSpec", "SymbolicTensor",
+    "Layer", "WeightSpec", "SymbolicTensor", "Variable", "WeightView", "TorchModuleWrapper",
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Embedding", "Flatten", "Input", "InputLayer", "Lambda",
     "Masking", "RepeatVector", "Reshape",
     "TimeDistributed",

@@ -37,10 +37,14 @@ class Bidirectional(Layer):
         config = layer.get_config()
         config.pop("batch_input_shape", None)
         base = layer.name.removeprefix("forward_")
-        self.forward_layer = type(layer).from_config({**config, "name": f"forward_{base}"})
-        if backward_layer is None:
-            backward_layer = type(layer).from_config({**config, "name": f"backward_{base}", "go_backwards": True})
-        elif not isinstance(backward_layer, RNN):
+        # a cell the user wrote is found by its class even when it is not registered, as Keras finds it
+        cells = [layer.cell, *getattr(layer.cell, "cells", [])]
+        with _registry.custom_object_scope({type(c).__name__: type(c) for c in cells}):
+            self.forward_layer = type(layer).from_config({**config, "name": f"forward_{base}"})
+            if backward_layer is None:
+                backward_layer = type(layer).from_config({**config, "name": f"backward_{base}",
+                                                          "go_backwards": True})
+        if not isinstance(backward_layer, RNN):
             raise ValueError(f"backward_layer must be a recurrent layer; received {backward_layer!r}.")
         self.backward_layer = backward_layer
         if self.forward_layer.go_backwards == self.backward_layer.go_backwards:

@@ -20,6 +20,7 @@ Shape legend: B batch, C channels (in), O channels (out), S spatial sizes (T tim
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -42,17 +43,21 @@ _SPATIAL = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width
 
 
 # ---------------------------------------------------------------------------------------------------- arguments
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy integers included
+
+
 def int_tuple(layer: str, name: str, value: Any, rank: int, minimum: int = 1) -> tuple[int, ...]:
     """An int n -> (n,) * rank; a tuple or list of ``rank`` ints as a tuple; each >= ``minimum``; else a clear error
     (Keras's ``standardize_tuple``)."""
-    values = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else value
+    values = (value,) * rank if _is_int(value) else value
     ok = (isinstance(values, (list, tuple)) and len(values) == rank
-          and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values))
+          and all(_is_int(v) and v >= minimum for v in values))
     if not ok:
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{layer}: `{name}` must be {what} or a tuple of {rank} such integers, received "
                          f"{name}={value!r}.")
-    return tuple(values)
+    return tuple(int(v) for v in values)
 
 
 def data_format_of(layer: str, value: Any) -> str:
@@ -208,7 +213,7 @@ class _Conv(Layer):
                 needed = self._valid_minimum(kernel, dilation)
                 if size is not None and size < needed:
                     raise ValueError(
-                        f"{self._describe()} with padding='valid' needs at least {needed} {_SPATIAL[self.rank][axis]} "
+                        f"{self._describe()} with padding='valid' needs {_SPATIAL[self.rank][axis]} >= {needed} "
                         f"(the dilated kernel's extent), but received {what}. Use padding='same', a smaller "
                         "kernel_size or dilation_rate, or longer inputs.")
 

@@ -404,8 +404,8 @@ class InputLayer(Layer):
         self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.built = True
         node = Node(self, (), {})
-        self.output = SymbolicTensor(self._batch_input_shape, self._input_dtype, node, 0, name=self.name)
-        node.outputs = [self.output]
+        node.outputs = [SymbolicTensor(self._batch_input_shape, self._input_dtype, node, 0, name=self.name)]
+        self._inbound_nodes = [node]  # ``layer.output`` (and ``layer.input``) is this placeholder
 
     @property
     def batch_shape(self) -> tuple:

@@ -41,7 +41,9 @@ class Graph:
         for node in self.nodes:
             if node.layer not in self.called_layers and not isinstance(node.layer, InputLayer):
                 self.called_layers.append(node.layer)
-        self.layers: list[Layer] = self._order_layers()
+        # layers: in Keras's order, the InputLayers among them (Model.layers); without them for the weights
+        self.all_layers: list[Layer] = self._order_layers()
+        self.layers: list[Layer] = [layer for layer in self.all_layers if not isinstance(layer, InputLayer)]
 
     def _order_nodes(self) -> list[Node]:
         order: list[Node] = []
@@ -74,11 +76,13 @@ class Graph:
         return order
 
     def _order_layers(self) -> list[Layer]:
-        """The layers in Keras's order (which is also the order of ``get_weights``): by depth - the longest
-        path to an output - deepest first, ties broken by when a depth-first walk from the outputs first meets
-        the layer."""
+        """The layers in Keras's order (which is also the order of ``get_weights``), InputLayers included: by
+        depth - the longest path to an output - deepest first, ties broken by when a depth-first walk from the
+        outputs first meets the layer; an input no output depends on comes last, at depth 0."""
         first_seen: dict[int, int] = {}
-        producers = {id(t): t.node for node in self.nodes for t in node.outputs}
+        input_nodes = [t.node for t in self.input_tensors]
+        nodes = [n for i, n in enumerate(input_nodes) if n not in input_nodes[:i]] + self.nodes
+        producers = {id(t): t.node for node in nodes for t in _produced(node)}
 
         walked: set[int] = set()
 
@@ -96,14 +100,18 @@ class Graph:
                 walk(producers[id(tensor)])
         node_depth: dict[int, int] = {}
         layer_depth: dict[int, int] = {}
-        for node in reversed(self.nodes):  # outputs first
+        for node in reversed(nodes):  # outputs first
             depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
             layer_depth[id(node.layer)] = node_depth[id(node)] = depth
             for parent in flatten_structure((node.args, node.kwargs)):
                 if isinstance(parent, SymbolicTensor) and id(parent) in producers:
                     key = id(producers[id(parent)])
                     node_depth[key] = max(depth + 1, node_depth.get(key, 0))
-        return sorted(self.called_layers, key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
+        layers = []
+        for node in nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        return sorted(layers, key=lambda layer: (-layer_depth[id(layer)], first_seen.get(id(layer), -1)))
 
     def run(self, inputs: list[torch.Tensor], training: bool | None) -> list[torch.Tensor]:
         """Replay the graph on real tensors given in the order of ``input_tensors``."""
@@ -114,10 +122,17 @@ class Graph:
             if "training" in node.layer._forward_params() and "training" not in kwargs:
                 kwargs["training"] = training
             result = node.layer(*args, **kwargs)
-            results = list(result) if isinstance(result, (list, tuple)) else [result]
+            results = flatten_structure(result)
             for tensor in node.outputs:
                 values[id(tensor)] = results[tensor.index]
+                if tensor._keras_mask is not None:  # a later call may take the mask placeholder as an argument
+                    values[id(tensor._keras_mask)] = getattr(results[tensor.index], "_keras_mask", None)
         return [values[id(t)] for t in self.output_tensors]
+
+
+def _produced(node: Node) -> list[SymbolicTensor]:
+    """A node's outputs and their mask placeholders."""
+    return list(node.outputs) + [t._keras_mask for t in node.outputs if t._keras_mask is not None]
 
 
 def _check_placeholders(tensors: list[Any], what: str) -> list[SymbolicTensor]:
@@ -143,6 +158,8 @@ def graph_config(graph: Graph) -> dict[str, Any]:
             layers.append(_registry.serialize(node.layer))
 
     def ref(leaf: Any) -> Any:
+        if isinstance(leaf, SymbolicTensor) and leaf.mask_of is not None:
+            return {"__tensor__": [node_index[id(leaf.node)], leaf.mask_of.index, "mask"]}
         if isinstance(leaf, SymbolicTensor):
             return {"__tensor__": [node_index[id(leaf.node)], leaf.index]}
         if isinstance(leaf, torch.Tensor):
@@ -167,8 +184,8 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) ->
 
     def resolve(leaf: Any) -> Any:
         if isinstance(leaf, dict) and set(leaf) == {"__tensor__"}:
-            node, index = leaf["__tensor__"]
-            return produced[node][index]
+            node, index, *mask = leaf["__tensor__"]
+            return produced[node][index]._keras_mask if mask else produced[node][index]
         return leaf
 
     def resolve_structure(structure: Any) -> Any:
@@ -183,5 +200,5 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) ->
     for call in config["calls"]:
         layer = layers[call["layer"]]
         result = layer(*resolve_structure(call["args"]), **resolve_structure(call["kwargs"]))
-        produced.append(list(result) if isinstance(result, (list, tuple)) else [result])
+        produced.append(flatten_structure(result))
     return resolve_structure(config["inputs"]), resolve_structure(config["outputs"])

@@ -49,7 +49,7 @@ class _Spatial(Layer):
     def _layout(self) -> str:
         return _LAYOUTS[self.rank][self._channels_first]
 
-    def _check_rank(self, shape: tuple, what: str) -> None:
+    def _check_shape(self, shape: tuple, what: str) -> None:
         if len(shape) != self.rank + 2:
             hint = ""
             if len(shape) == self.rank + 1:
@@ -60,11 +60,11 @@ class _Spatial(Layer):
 
     def build(self, input_shape: Any) -> None:
         input_shape = tuple(input_shape)
-        self._check_rank(input_shape, f"a {len(input_shape)}-D input of shape {input_shape}")
+        self._check_shape(input_shape, f"a {len(input_shape)}-D input of shape {input_shape}")
         self.built = True
 
     def validate_input(self, inputs: torch.Tensor) -> None:
-        self._check_rank(tuple(inputs.shape), describe_array(inputs))
+        self._check_shape(tuple(inputs.shape), describe_array(inputs))
 
     def _output_dtype(self, inputs: Any) -> torch.dtype:
         return inputs.dtype
@@ -91,8 +91,8 @@ class _Pooling(_Spatial):
         self.padding = padding_name
         self._maybe_build_from_input_shape()
 
-    def _check_rank(self, shape: tuple, what: str) -> None:
-        super()._check_rank(shape, what)
+    def _check_shape(self, shape: tuple, what: str) -> None:
+        super()._check_shape(shape, what)
         if self.padding != "valid":
             return
         spatial = shape[2:] if self._channels_first else shape[1:-1]

@@ -133,6 +133,9 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ states
     def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
+        own = None if isinstance(self.cell, RecurrentCell) else getattr(self.cell, "get_initial_state", None)
+        if own is not None:  # a cell that makes its own states (Keras's cell.get_initial_state(batch_size))
+            return [torch.as_tensor(s) for s in _flat_states(own(batch_size=batch_size))]
         like = self._first_parameter()
         like = torch.empty(0, dtype=self._dtype) if like is None else like
         return [like.new_zeros(batch_size, s) for s in self.state_size]
@@ -297,6 +300,8 @@ def _call_cell(cell, x_t, states, training):
             x_t, sub_new = _call_cell(sub, x_t, sub_states, training)
             new_states.append(sub_new)
         return x_t, new_states
+    if isinstance(cell, Layer) and cell._runs_call() and isinstance(states, torch.Tensor):
+        states = [states]  # Keras hands a cell's call its states as a list, one state included
     if isinstance(cell, Layer) and "training" in cell._forward_params():
         return cell(x_t, states, training=training)
     return cell(x_t, states)
@@ -445,3 +450,9 @@ class SimpleRNN(_BuiltinRNN):
         config = super().get_config()
         config.pop("recurrent_activation", None)
         return config
+
+
+def _flat_states(states: Any) -> list[Any]:
+    if isinstance(states, (list, tuple)):
+        return [s for state in states for s in _flat_states(state)]
+    return [states]

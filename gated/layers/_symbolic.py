@@ -31,12 +31,17 @@ class SymbolicTensor:
     node: Node | None = None
     index: int = 0  # position among the node's outputs
     name: str | None = None
+    # A mask placeholder (``x._keras_mask``) names the output whose mask it is: a replay reads that output's mask.
+    mask_of: "SymbolicTensor | None" = field(default=None, repr=False)
+    _keras_mask: "SymbolicTensor | None" = field(default=None, repr=False)
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     def __repr__(self) -> str:
+        if self.mask_of is not None:
+            return f"<SymbolicTensor mask shape={self.shape} of {self.mask_of!r}>"
         origin = f" from '{self.node.layer.name}'" if self.node is not None else ""
         return f"<SymbolicTensor shape={self.shape} dtype={str(self.dtype).replace('torch.', '')}{origin}>"
 

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .. import metrics as _metrics
 from .. import training
 from ..deploy import Streamer
 from ..export import export as _export
@@ -21,7 +22,9 @@ from ..layers._structure import Structure
 from ..layers._symbolic import SymbolicTensor
 from ..saving import save_model
 from ..saving._weights import load_weights, save_weights
+from ..training._batch import outputs_list, targets_and_weights
 from ..training._resume import training_state as _training_progress
+from ..training._step import CompileMetrics
 from ..utils._tree import flatten_structure
 from ._summary import summary_text
 
@@ -32,6 +35,13 @@ class Model(Layer):
     Subclasses define their layers in ``__init__`` and the computation in ``call(inputs, training=None)`` (Keras's
     name) or ``forward`` (torch's); either works.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # As in Keras, ``Model(inputs, outputs)`` makes a ``Functional`` (a Model whose class says it is a graph:
+        # summaries, configs and ``type(layer).__name__`` name it so); subclasses stay what they are.
+        if cls is Model and _functional_arguments(args, kwargs):
+            cls = Functional
+        return super().__new__(cls, *args, **kwargs)
 
     @property
     def _structure(self) -> Structure:
@@ -45,6 +55,8 @@ class Model(Layer):
         self.history = None
         self.optimizer = None
         self.compiled = None  # a gated.training.CompiledModel after compile()
+        self._loss_tracker: _metrics.Mean | None = None  # Keras's 'loss' entry of model.metrics, after compile()
+        self._compile_metrics: CompileMetrics | None = None
         self._fit_progress = None  # a gated.training._resume.FitProgress while fit() runs
         self._graph: Graph | None = None
         if inputs is not None or outputs is not None:
@@ -57,8 +69,9 @@ class Model(Layer):
     # ------------------------------------------------------------------ structure
     @property
     def layers(self) -> list[Layer]:
+        """The layers in Keras's order; a functional model lists its ``InputLayer``s too, as Keras 3 does."""
         if self._graph is not None:
-            return list(self._graph.layers)
+            return list(self._graph.all_layers)
         return self.sublayers()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -101,6 +114,20 @@ class Model(Layer):
     def outputs(self) -> list[SymbolicTensor] | None:
         return None if self._graph is None else list(self._graph.output_tensors)
 
+    @property
+    def input(self) -> Any:
+        """The functional model's inputs as given to ``Model(inputs, ...)`` (one placeholder, a list or a dict)."""
+        if self._graph is not None:
+            return self._graph.inputs
+        return Layer.input.fget(self)
+
+    @property
+    def output(self) -> Any:
+        """The functional model's outputs as given to ``Model(..., outputs)``."""
+        if self._graph is not None:
+            return self._graph.outputs
+        return Layer.output.fget(self)
+
     def output_layer(self, index: int = 0) -> Layer | None:
         """The layer producing output ``index`` (used to explain target/output mismatches)."""
         if self._graph is not None:
@@ -109,7 +136,7 @@ class Model(Layer):
         return layers[-1] if layers else None
 
     # ------------------------------------------------------------------ calling
-    def forward(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+    def forward(self, inputs: Any, *args: Any, training: bool | None = None, mask: Any = None, **kwargs: Any) -> Any:
         if self._graph is None:
             call = getattr(self, "call", None)
             if call is None:
@@ -117,7 +144,11 @@ class Model(Layer):
                     f"{type(self).__name__} subclasses Model without a call() or forward(): define one, or build a "
                     "functional Model(inputs, outputs) or a Sequential."
                 )
-            return call(inputs, training=training) if _accepts(call, "training") else call(inputs)
+            if _accepts(call, "training"):  # passed only when call() takes them, as Keras does
+                kwargs["training"] = training
+            if mask is not None and _accepts(call, "mask"):
+                kwargs["mask"] = mask
+            return call(inputs, *args, **kwargs)
         structure = self._graph.inputs
         if isinstance(structure, dict):
             if not isinstance(inputs, dict):
@@ -171,7 +202,12 @@ class Model(Layer):
         if self._graph is not None:
             shapes = [t.shape for t in self._graph.output_tensors]
             return shapes[0] if len(shapes) == 1 else shapes
-        raise NotImplementedError(f"{type(self).__name__} cannot compute its output shape symbolically.")
+        if self._runs_call():  # a subclassed model: its call run on zeros, as Keras runs it on a symbolic input
+            return Layer.compute_output_shape(self, input_shape)
+        raise NotImplementedError(f"{type(self).__name__} cannot compute its output shape symbolically: define "
+                                  "compute_output_shape(self, input_shape).")
+
+    compute_output_shape.by_running_call = True
 
     def _output_dtype(self, inputs: Any) -> torch.dtype:
         return self.compute_dtype
@@ -209,6 +245,9 @@ class Model(Layer):
         self.compiled = training.CompiledModel(self, optimizer=optimizer, loss=loss, loss_weights=loss_weights,
                                       metrics=metrics, weighted_metrics=weighted_metrics, device=device,
                                       jit_compile=jit_compile)
+        self._loss_tracker = _metrics.Mean(name="loss")
+        has_metrics = metrics is not None or weighted_metrics is not None
+        self._compile_metrics = CompileMetrics(self, self.compiled) if has_metrics else None
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Sequence[Any] | None = None, validation_split: float = 0.0,
@@ -257,6 +296,114 @@ class Model(Layer):
 
     def predict_on_batch(self, x: Any):
         return self.predict(x, batch_size=_batch_len(x), verbose=0)
+
+    # ------------------------------------------------------------------ Keras's training step, for subclasses
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on ``data`` (``(x, y)``, ``(x, y, sample_weight)`` or ``(x,)``), Keras's torch-backend
+        default: forward, ``compute_loss``, backward, ``optimizer.apply``, ``compute_metrics``. ``fit`` runs
+        gated's own (faster, captured) step unless a subclass writes this method; a subclass may call
+        ``super().train_step(data)``."""
+        x, y, sample_weight = _unpack(data)
+        y_pred = self(x, training=True)
+        self.zero_grad()
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
+        weights = self.trainable_weights
+        if weights:
+            loss.backward()
+            with torch.no_grad():
+                self.optimizer.apply([w.value.grad for w in weights], weights)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    train_step.keras_default = True
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step on ``data``, Keras's default: forward, ``compute_loss``, ``compute_metrics``."""
+        x, y, sample_weight = _unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    test_step.keras_default = True
+
+    def predict_step(self, data: Any) -> Any:
+        x, _, _ = _unpack(data)
+        return self(x, training=False)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> torch.Tensor:
+        """The total loss, as Keras computes it: the compiled loss of ``y`` and ``y_pred`` (weighted by
+        ``sample_weight``), plus every loss in ``self.losses`` (``add_loss``, regularization)."""
+        compiled = self._compiled_for("compute_loss")
+        has_loss = any(spec is not None for spec in flatten_structure(compiled.loss_spec)) \
+            if isinstance(compiled.loss_spec, (list, tuple, dict)) else compiled.loss_spec is not None
+        total = None
+        if has_loss:
+            if y is None:
+                raise ValueError(f"Model '{self.name}' was compiled with a loss, so compute_loss() needs the targets: "
+                                 "compute_loss(x=x, y=y, y_pred=y_pred).")
+            targets, weights = targets_and_weights(self, y, sample_weight)
+            outputs = outputs_list(y_pred)
+            if not compiled.built:
+                compiled.build(targets, outputs)
+            total, _ = compiled.compute_loss(targets, outputs, weights)  # adds self.losses
+        elif self.losses:
+            total = torch.stack([value.sum().float() for value in self.losses]).sum()
+        if total is None:
+            raise ValueError(f"No loss to compute for model '{self.name}': it was compiled without a loss and added "
+                             "none with add_loss(). Pass loss= to compile(), or compute the loss in train_step.")
+        return total
+
+    compute_loss.keras_default = True
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """Update the compiled metrics with ``y`` and ``y_pred``; returns ``get_metrics_result()``."""
+        self._compiled_for("compute_metrics")
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """``{name: result}`` for every metric of ``self.metrics`` (a dict result is merged in)."""
+        results: dict[str, Any] = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
+
+    @property
+    def metrics(self) -> list[Any]:
+        """Keras's order: after compile the loss tracker and the compiled metrics (``compile_metrics``), then the
+        metrics held as attributes of this model (``self.loss_tracker = Mean(name='loss')``), then those of its
+        layers."""
+        found = []
+        if self._loss_tracker is not None:
+            found.append(self._loss_tracker)
+        if self._compile_metrics is not None:
+            found.append(self._compile_metrics)
+        found.extend(_attribute_metrics(self))
+        for layer in self.modules():
+            if layer is not self and isinstance(layer, Layer) and not isinstance(layer, Model):
+                found.extend(_attribute_metrics(layer))
+        return found
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [metric.name for metric in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _compiled_for(self, what: str):
+        if self.compiled is None:
+            raise ValueError(f"Model '{self.name}' must be compiled before {what}(): call "
+                             "model.compile(optimizer=..., loss=...) first.")
+        return self.compiled
 
     # ------------------------------------------------------------------ reporting and weights files
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
@@ -310,10 +457,20 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
+        if "calls" not in config:  # a subclassed model: its constructor's arguments, as Keras calls cls(**config)
+            return cls(**config)
         inputs, outputs = rebuild_graph(config, custom_objects)
         model = cls(inputs, outputs, name=config.get("name"))
         model.trainable = config.get("trainable", True)
         return model
+
+
+class Functional(Model):
+    """The class of ``Model(inputs, outputs)``: a model defined by the graph from its inputs to its outputs."""
+
+
+def _functional_arguments(args: tuple, kwargs: dict) -> bool:
+    return len(args) >= 2 or (len(args) == 1 and "outputs" in kwargs) or ("inputs" in kwargs and "outputs" in kwargs)
 
 
 def _check_steps_per_execution(value: Any) -> None:
@@ -336,3 +493,28 @@ def _accepts(fn: Any, name: str) -> bool:
 def _batch_len(x: Any) -> int:
     first = flatten_structure(x)[0]
     return int(first.shape[0]) if hasattr(first, "shape") else len(first)
+
+
+Model.forward.runs_call = True  # a subclass that writes call() is a Keras-style layer
+
+
+def _unpack(data: Any) -> tuple[Any, Any, Any]:
+    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from a tuple of 1 to 3, or ``x`` alone."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected as (x,), (x, y) or (x, y, sample_weight); received a tuple of {len(data)} "
+                     "elements.")
+
+
+def _attribute_metrics(layer: Layer) -> list[Any]:
+    """The metrics a layer holds as attributes, in the order they were set."""
+    return [value for key, value in vars(layer).items()
+            if isinstance(value, (_metrics.Metric, CompileMetrics)) and key not in ("_loss_tracker", "_compile_metrics")]

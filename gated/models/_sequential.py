@@ -10,6 +10,7 @@ from ..layers._base import Layer
 from ..layers._core import InputLayer
 from ..layers._structure import Structure
 from ..layers._symbolic import SymbolicTensor
+from ..layers._torch_module import as_layer
 from ..saving import _registry
 from ._model import Model
 
@@ -29,11 +30,15 @@ class Sequential(Model):
         self._stack = torch.nn.ModuleList()
         self._input_layer: InputLayer | None = None
         self._build_input_shape: tuple | None = None
+        self._symbolic: tuple[SymbolicTensor, Any, list[Any]] | None = None  # input, output, each layer's shape
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._maybe_build_stack()
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Append a layer (a gated layer, or any torch module, wrapped in ``TorchModuleWrapper``), or start with an
+        ``Input(...)``."""
+        layer = as_layer(layer)
         if isinstance(layer, SymbolicTensor):
             if layer.node is None or not isinstance(layer.node.layer, InputLayer):
                 raise ValueError("Sequential.add takes layers, or an Input(...) placeholder as the first element.")
@@ -59,6 +64,9 @@ class Sequential(Model):
             raise ValueError(f"Sequential model '{self.name}' has no layers to pop.")
         layer = self._stack[-1]
         del self._stack[-1]
+        self._symbolic = None
+        if len(self._stack) and self._build_input_shape is not None:
+            self.build(self._build_input_shape)  # the symbolic output is the new last layer's
         return layer
 
     @property
@@ -82,12 +90,40 @@ class Sequential(Model):
                              "model.build((None, timesteps, features)).")
         shape = (None,) + tuple(input_shape)[1:]
         self._build_input_shape = shape
-        placeholder: Any = SymbolicTensor(shape, self._input_dtype())
+        if self._input_layer is not None:
+            start = self._input_layer.output
+        else:
+            start = InputLayer(batch_shape=shape, dtype=self._input_dtype()).output
+        placeholder: Any = start
+        shapes = []
         for layer in self._stack:
-            placeholder = layer(placeholder)
-            if isinstance(placeholder, (list, tuple)):
-                placeholder = placeholder[0]
+            result = layer(placeholder)
+            shapes.append([t.shape for t in result] if isinstance(result, (list, tuple)) else result.shape)
+            placeholder = result[0] if isinstance(result, (list, tuple)) else result
+        self._symbolic = (start, placeholder, shapes)
         self.built = True
+
+    @property
+    def inputs(self) -> list[SymbolicTensor] | None:
+        return None if self._symbolic is None else [self._symbolic[0]]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor] | None:
+        return None if self._symbolic is None else [self._symbolic[1]]
+
+    @property
+    def input(self) -> SymbolicTensor:
+        return self._built_symbolic("input")[0]
+
+    @property
+    def output(self) -> SymbolicTensor:
+        return self._built_symbolic("output")[1]
+
+    def _built_symbolic(self, what: str) -> tuple:
+        if self._symbolic is None:
+            raise ValueError(f"Sequential model '{self.name}' has no {what} yet: it is not built. Start it with "
+                             "Input(shape=...), pass input_shape= to the first layer, or call model.build(shape).")
+        return self._symbolic
 
     def _input_dtype(self) -> torch.dtype:
         if self._input_layer is not None:
@@ -104,6 +140,8 @@ class Sequential(Model):
         """Each layer's output shape for the build input shape (for summary())."""
         if self._build_input_shape is None:
             return []
+        if self._symbolic is not None and len(self._symbolic[2]) == len(self._stack):
+            return list(self._symbolic[2])  # what the layers' symbolic calls returned
         shapes, shape = [], self._build_input_shape
         for layer in self._stack:
             shape = layer.compute_output_shape(shape)

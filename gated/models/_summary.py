@@ -26,9 +26,9 @@ def _bytes(count: int, dtype: torch.dtype) -> str:
     return f"{size:.2f} GB"
 
 
-def _row(layer, shape: str, nested: int) -> tuple[str, str, int, bool, Any]:
+def _row(layer, shape: str, nested: int) -> tuple[str, str, Any, bool, Any]:
     name = f"{'   ' * nested}{'└ ' if nested else ''}{layer.name} ({type(layer).__name__})"
-    return (name, shape, layer.count_params() if layer.built else 0, layer.trainable, layer)
+    return (name, shape, layer.count_params() if layer.built else None, layer.trainable, layer)
 
 
 def _rows(model, expand_nested: bool = False, nested: int = 0) -> list[tuple[str, str, int, bool, Any]]:
@@ -110,7 +110,8 @@ def _widths(natural: list[int], line_length: int | None, positions: Any) -> list
 
 def summary_text(model, line_length: int | None = None, positions: Any = None, expand_nested: bool = False,
                  show_trainable: bool = False, layer_range: Any = None) -> str:
-    if not model.built:
+    unbuilt = not model.built and getattr(model, "_stack", None) is not None  # Keras lists its layers with '?'
+    if not model.built and not unbuilt:
         raise ValueError(
             f"Model '{model.name}' is not built yet, so its layers have no weights to summarise. Pass input_shape= "
             "to the first layer, start with gated.layers.Input(shape=...), call model.build(input_shape), or call "
@@ -119,8 +120,8 @@ def summary_text(model, line_length: int | None = None, positions: Any = None, e
     rows = _select(_rows(model, expand_nested), layer_range, model)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Trainable"] if show_trainable else [])
     # Keras marks layers without weights '-' in the trainable column
-    cells = [[r[0], r[1], f"{r[2]:,}"] + (["-" if not r[2] else "Y" if r[3] else "N"] if show_trainable else [])
-             for r in rows]
+    cells = [[r[0], r[1], "0 (unbuilt)" if r[2] is None else f"{r[2]:,}"]
+             + (["-" if not r[2] else "Y" if r[3] else "N"] if show_trainable else []) for r in rows]
     natural = [max(len(h), *(len(c[i]) for c in cells)) + 2 for i, h in enumerate(headers)]
     widths = _widths(natural, line_length, positions)
     right = {2}  # parameter counts align right; the trainable flag is centred
@@ -147,6 +148,12 @@ def summary_text(model, line_length: int | None = None, positions: Any = None, e
     for i, values in enumerate(cells):
         out.append(row(values))
         out.append(line("├", "┼", "┤", "─") if i < len(cells) - 1 else line("└", "┴", "┘", "─"))
+    if not cells:
+        out.append(line("└", "┴", "┘", "─"))
+    if unbuilt:
+        empty = _bytes(0, model.compute_dtype)
+        return "\n".join(out + [f" Total params: 0 ({empty})", f" Trainable params: 0 ({empty})",
+                                f" Non-trainable params: 0 ({empty})"])
     specs = model.weight_specs()
     dtype = model.compute_dtype
     total = sum(int(s.get().numel()) for s in specs)

@@ -47,7 +47,7 @@ def class_weights(class_weight: dict, y: Any) -> torch.Tensor:
     targets = flat_outputs(y)
     if len(targets) != 1:
         raise ValueError("class_weight works for models with one output; use sample_weight for several.")
-    t = targets[0]
+    t = targets[0].to(torch.uint8) if targets[0].dtype == torch.bool else targets[0]  # argmax takes no booleans
     labels = t.argmax(-1) if t.ndim > 1 and t.shape[-1] != 1 else (t.squeeze(-1) if t.ndim > 1 else t)
     labels = labels.round().long()
     present = sorted(int(v) for v in torch.unique(labels).tolist())

@@ -17,6 +17,7 @@ from .. import optimizers as _optimizers
 from ..saving import _registry
 from ..utils._tree import flatten_structure
 from ._graphs import check_jit_compile
+from ._step import overrides_step
 
 
 def resolve_device(device: Any) -> torch.device:
@@ -66,7 +67,7 @@ class CompiledModel:
         self.device = resolve_device(device)
         check_jit_compile(jit_compile, self.device)
         self.jit_compile = jit_compile  # capture whole steps as CUDA graphs: 'auto', True (required) or False
-        if loss is None:
+        if loss is None and not (overrides_step(model, "train_step") or overrides_step(model, "compute_loss")):
             raise ValueError(
                 f"compile() needs a loss for model '{model.name}', e.g. loss='binary_crossentropy' for two classes "
                 "with a sigmoid output, 'categorical_crossentropy' for one-hot targets, "
@@ -146,7 +147,9 @@ class CompiledModel:
             total = value * weight if total is None else total + value * weight
         regularization = self.model.losses
         if regularization:
-            total = total + torch.stack([r.to(total.dtype) for r in regularization]).sum()
+            dtype = torch.float32 if total is None else total.dtype
+            extra = torch.stack([r.sum().to(dtype) for r in regularization]).sum()  # add_loss may add non-scalars
+            total = extra if total is None else total + extra
         return total, per_output
 
     def build_optimizer(self) -> None:

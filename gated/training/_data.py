@@ -1,4 +1,4 @@
-"""Data for fit / evaluate / predict: in-memory arrays, torch datasets and loaders, Python generators.
+"""Data for fit / evaluate / predict: in-memory arrays, PyDatasets, torch datasets and loaders, Python generators.
 
 In-memory data (numpy arrays, tensors, lists or dicts of them for several inputs or outputs) is converted and
 placed on the training device once; each batch is then an index into those tensors. Everything else is
@@ -8,12 +8,15 @@ converted batch by batch.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+from ..utils._py_dataset import PyDataset, epoch_indices, read_batches
 from ..utils._tree import flatten_structure, map_structure
 from . import _distributed
 
@@ -147,40 +150,119 @@ class ArrayData:
         return parts[0], parts[1]
 
 
+_EXHAUSTED_HINT = ("pass a re-iterable (a PyDataset, a torch DataLoader or Dataset, or an object whose __iter__ "
+                   "starts a new pass, such as timeseries_dataset_from_array's result) or steps_per_epoch")
+
+
 class IterableData:
-    """Batches from a torch DataLoader, a Dataset (batched here) or a Python generator / iterator."""
+    """Batches from a ``PyDataset``, a torch DataLoader, a Dataset (batched here), anything re-iterable, or a
+    one-shot generator / iterator.
 
-    def __init__(self, source: Any, batch_size: int, shuffle: bool, device: torch.device, float_dtype: torch.dtype):
-        from torch.utils.data import DataLoader, Dataset, IterableDataset
+    Without ``steps`` every epoch is a whole new pass over a re-iterable source (``iter(source)`` again); a one-shot
+    iterator is used up by its first pass. With ``steps`` (``steps_per_epoch``, ``validation_steps``), as in Keras,
+    one stream runs on across epochs, ``steps`` batches each: when a re-iterable source ends inside an epoch, that
+    epoch ends early (with a warning) and the next starts a new pass; a one-shot iterator that ends stays ended.
+    An epoch that yields no batch at all raises ValueError saying why, never a ``nan`` loss.
+    """
 
-        self.device, self.float_dtype = device, float_dtype
-        self._reiterable = True
-        if isinstance(source, DataLoader):
+    def __init__(self, source: Any, batch_size: int, shuffle: bool, device: torch.device, float_dtype: torch.dtype,
+                 what: str = "x"):
+        self.device, self.float_dtype, self.what = device, float_dtype, what
+        self.shuffle = shuffle
+        self._py_dataset = source if isinstance(source, PyDataset) else None
+        if self._py_dataset is not None:
+            self.source = source
+        elif isinstance(source, DataLoader):
             self.source = source
         elif isinstance(source, (Dataset, IterableDataset)):
             self.source = DataLoader(source, batch_size=batch_size,
                                      shuffle=shuffle and not isinstance(source, IterableDataset))
         else:
-            self.source = iter(source)
-            self._reiterable = False
-        self._iterator: Iterator | None = None
+            self.source = source
+        self.one_shot = self._py_dataset is None and _is_one_shot(self.source)
+        self._stream: Iterator | None = None  # the iterator that runs on across epochs when steps are given
+        self._batches_seen = 0  # by the stream since its pass began
 
     @property
     def steps(self) -> int | None:
+        """Batches per pass, when the source knows it (``len``, a PyDataset's ``num_batches``), else None."""
+        if self._py_dataset is not None:
+            return self._py_dataset.num_batches
         try:
             return len(self.source)
         except TypeError:
             return None
 
+    def check_passes(self, passes: int, steps: int | None, steps_name: str) -> None:
+        """Refuse, before training, a one-shot iterator that ``passes`` epochs would each read to its end."""
+        if self.one_shot and steps is None and passes > 1:
+            raise ValueError(
+                f"{self.what} is a one-shot {type(self.source).__name__}: the first of {passes} passes would use it "
+                f"up and leave the later ones no data (the generator is exhausted after one pass). To read data "
+                f"every epoch, {_EXHAUSTED_HINT} ({steps_name}=N: each epoch reads the next N batches)."
+            )
+
+    def _new_pass(self) -> Iterator:
+        if self._py_dataset is not None:
+            return read_batches(self._py_dataset, epoch_indices(self._py_dataset, self.shuffle))
+        return iter(self.source)
+
     def batches(self, shuffle: bool = False, steps: int | None = None) -> Iterator[Batch]:
-        if self._reiterable:
-            iterator = iter(self.source)
-        else:
-            iterator = self.source
-        for i, item in enumerate(iterator):
+        """One epoch's batches. ``shuffle`` was fixed when the data was made (a PyDataset draws its order per pass);
+        a PyDataset's ``on_epoch_begin()`` runs before the first batch and ``on_epoch_end()`` after the last."""
+        del shuffle
+        if self._py_dataset is not None:
+            self._py_dataset.on_epoch_begin()
+        try:
+            yielded = yield from (self._pass() if steps is None else self._steps(steps))
+        finally:
+            if self._py_dataset is not None:
+                self._py_dataset.on_epoch_end()
+        if yielded == 0:
+            raise ValueError(self._empty_message())
+
+    def _pass(self) -> Iterator[Batch]:
+        self._stream = None
+        yielded = 0
+        for item in self._new_pass():
+            yielded += 1
             yield self._convert(item)
-            if steps is not None and i + 1 >= steps:
-                return
+        return yielded
+
+    def _steps(self, steps: int) -> Iterator[Batch]:
+        """``steps`` batches read on from where the previous epoch stopped."""
+        restarted = self._stream is None
+        if self._stream is None:
+            self._stream, self._batches_seen = self._new_pass(), 0
+        yielded = 0
+        while yielded < steps:
+            try:
+                item = next(self._stream)
+            except StopIteration:
+                if not self.one_shot and yielded == 0 and not restarted:  # the last pass ended with an epoch
+                    self._stream, self._batches_seen, restarted = self._new_pass(), 0, True
+                    continue
+                if not self.one_shot:
+                    self._stream = None  # the next epoch starts a new pass
+                break
+            yielded += 1
+            self._batches_seen += 1
+            yield self._convert(item)
+        if 0 < yielded < steps:
+            then = ("The next epoch starts a new pass." if not self.one_shot else
+                    f"It is a one-shot iterator, so the next epoch has no data: make it yield at least steps * "
+                    f"epochs batches, or {_EXHAUSTED_HINT}.")
+            warnings.warn(f"{self.what} ran out of data after {yielded} of the {steps} batches of this epoch "
+                          f"({self._batches_seen} batches in this pass). {then}", RuntimeWarning, stacklevel=3)
+        return yielded
+
+    def _empty_message(self) -> str:
+        name = type(self.source).__name__
+        if self.one_shot:
+            return (f"{self.what} produced no batches: the generator is exhausted ({name} is a one-shot iterator, "
+                    f"used up by an earlier pass). To read the data every epoch, {_EXHAUSTED_HINT}.")
+        return (f"{self.what} produced no batches: a new pass over the {name} yielded nothing. Check that it holds "
+                "data (a PyDataset's __len__, a Dataset's length, what __iter__ returns).")
 
     def _convert(self, item: Any) -> Batch:
         if isinstance(item, dict) or not isinstance(item, (list, tuple)):
@@ -192,17 +274,25 @@ class IterableData:
         elif len(item) == 3:
             x, y, sw = item
         else:
-            raise ValueError(f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); received a "
+            raise ValueError(f"A batch of {self.what} must be x, (x,), (x, y) or (x, y, sample_weight); received a "
                              f"{type(item).__name__} of {len(item)} elements.")
-        convert = lambda v: to_tensor(v, self.device, self.float_dtype, "A batch")  # noqa: E731
+        convert = lambda v: to_tensor(v, self.device, self.float_dtype, f"A batch of {self.what}")  # noqa: E731
         return (map_structure(convert, x), None if y is None else map_structure(convert, y),
                 None if sw is None else map_structure(convert, sw))
 
 
-def is_iterable_source(x: Any) -> bool:
-    from torch.utils.data import DataLoader, Dataset, IterableDataset
+def _is_one_shot(source: Any) -> bool:
+    """An iterator whose ``__iter__`` returns itself (a generator): it yields its data once."""
+    if not hasattr(source, "__next__"):
+        return False
+    try:
+        return iter(source) is source
+    except TypeError:
+        return True
 
-    if isinstance(x, (DataLoader, Dataset, IterableDataset)):
+
+def is_iterable_source(x: Any) -> bool:
+    if isinstance(x, (PyDataset, DataLoader, Dataset, IterableDataset)):
         return True
     return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(
         x, (np.ndarray, torch.Tensor, list, tuple, dict, str)))

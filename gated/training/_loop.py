@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..callbacks import Callback, CallbackList, ModelCheckpoint
+from ..callbacks import BackupAndRestore, Callback, CallbackList, ModelCheckpoint
 from ..losses import BinaryCrossentropy, SparseCategoricalCrossentropy, check_binary_targets, check_sparse_labels
 from ..saving._model_file import read_file, read_section, unpack_state
 from ..utils._modes import training_mode
@@ -23,7 +23,7 @@ from ._compile import CompiledModel
 from ._data import ArrayData, IterableData, _check_batch_size, is_iterable_source, make_array_data
 from ._executors import choose_executor
 from ._resume import FitProgress, read_progress, restore_callbacks, rng_state, set_rng_state
-from ._step import NonFiniteLoss, StepExecutor, StepResult, TrainStep
+from ._step import NonFiniteLoss, StepExecutor, StepResult, TrainStep, keras_data, overrides_step, python_logs
 
 
 def _compiled(model, what: str) -> CompiledModel:
@@ -42,7 +42,15 @@ class _Trainer:
         self.finite = finite
         self.train_step = TrainStep(model, self.compiled)
         self.executor: StepExecutor | None = None  # captured or eager, decided at the first step
+        self.user_step = overrides_step(model, "train_step")  # the model writes its own train_step()
+        self.prepared = False
         _distributed.setup(self.compiled)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the first batch has built what training needs (the compile configuration; for a model's own
+        train_step, the model and the optimizer)."""
+        return self.prepared if self.user_step else self.compiled.built
 
     @property
     def steps_taken(self) -> int:
@@ -57,7 +65,7 @@ class _Trainer:
             if y is not None:
                 raise ValueError(f"When {what} is a Dataset, DataLoader or generator, it must yield the targets "
                                  "too: pass y=None.")
-            return IterableData(x, batch_size, shuffle, compiled.device, self.model._dtype)
+            return IterableData(x, batch_size, shuffle, compiled.device, self.model._dtype, what=what)
         return make_array_data(x, y, sample_weight, batch_size, compiled.device, self.model._dtype, self.finite,
                                what="" if what == "x" else what)
 
@@ -94,6 +102,14 @@ class _Trainer:
         """Build the model and the compile configuration on the first batch, and check its targets."""
         compiled, model = self.compiled, self.model
         x, y, _ = batch
+        if self.user_step:  # the model's train_step reads the data its own way: build it and the optimizer only
+            if not model.built:
+                with torch.no_grad():
+                    model(x)
+            compiled.build_optimizer()
+            _distributed.broadcast_parameters(model)
+            self.prepared = True
+            return
         if y is None:
             raise ValueError("Training needs targets: pass y=, or data that yields (x, y) pairs.")
         if not model.built:
@@ -271,12 +287,17 @@ def _fit(model, trainer: _Trainer, config: FitConfig):
                              "generator pass validation_data= instead.")
         train, val = train.split(config.validation_split)
 
+    if isinstance(train, IterableData):  # a one-shot generator cannot feed several epochs: say so now
+        train.check_passes(epochs - config.initial_epoch, steps_per_epoch, "steps_per_epoch")
+    if isinstance(val, IterableData):
+        runs = sum((epoch + 1) % config.validation_freq == 0 for epoch in range(config.initial_epoch, epochs))
+        val.check_passes(runs, config.validation_steps, "validation_steps")
     compiled = trainer.compiled
-    if isinstance(train, ArrayData) and not compiled.built:
+    if isinstance(train, ArrayData) and not trainer.ready:
         trainer.prepare(next(train.batches()))  # check targets against outputs before anything is printed or run
     if isinstance(train, ArrayData):
         trainer.check_arrays(train)
-    if isinstance(val, ArrayData) and compiled.built:
+    if isinstance(val, ArrayData) and compiled.built and not trainer.user_step:
         trainer.check_arrays(val)
         trainer.preflight(val)  # a bad validation set stops fit now, not after the first epoch
     steps = steps_per_epoch or train.steps
@@ -285,7 +306,11 @@ def _fit(model, trainer: _Trainer, config: FitConfig):
     callbacks.sort(key=lambda cb: isinstance(cb, ModelCheckpoint) and cb.save_training_state)
     callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                              verbose=verbose, epochs=epochs, steps=steps)
-    resume = None if config.resume_from is None else _resume(model, trainer, train, config.resume_from, callbacks)
+    resume_from = config.resume_from
+    if resume_from is None:  # a BackupAndRestore that holds the backup of an interrupted run
+        resume_from = next((cb.resume_path() for cb in callbacks.user_callbacks()
+                            if isinstance(cb, BackupAndRestore) and cb.resume_path()), None)
+    resume = None if resume_from is None else _resume(model, trainer, train, resume_from, callbacks)
     initial_epoch = config.initial_epoch
     if resume is not None:
         initial_epoch = resume["epoch"] + (1 if resume["step"] is None else 0)
@@ -300,9 +325,15 @@ def _fit(model, trainer: _Trainer, config: FitConfig):
         try:
             interrupts.__enter__()
             for epoch in range(initial_epoch, epochs):
-                compiled.reset_metrics() if compiled.built else None
+                if trainer.user_step:
+                    model.reset_metrics()  # Keras resets every metric of model.metrics each epoch
+                elif compiled.built:
+                    compiled.reset_metrics()
                 loss = _Losses(compiled) if compiled.built else None
+                step_logs: dict[str, Any] | None = None
                 progress.epoch, progress.step, progress.losses = epoch, None, loss
+                if resume is not None and resume["step"] is None and epoch == initial_epoch:
+                    set_rng_state(resume["rng"])  # after an epoch-end checkpoint: draw on as the run would have
                 progress.epoch_rng = rng_state()
                 callbacks.on_epoch_begin(epoch)
                 model.train()
@@ -311,34 +342,40 @@ def _fit(model, trainer: _Trainer, config: FitConfig):
                     set_rng_state(resume["epoch_rng"])  # redraw this epoch's shuffle ...
                     progress.epoch_rng = resume["epoch_rng"]
                 batches = train.batches(shuffle=shuffle, steps=steps_per_epoch)
-                if resume is not None and epoch == initial_epoch:
+                if resume is not None and resume["step"] is not None and epoch == initial_epoch:
                     set_rng_state(resume["rng"])  # ... then continue the random stream where the checkpoint was
-                    if resume["step"] is not None:
-                        skip = resume["step"] + 1
-                        if _distributed.rank() == 0:  # the totals were rank 0's; the others start from zero
-                            loss.set_state(resume["losses"])
-                            for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
-                                metric._state = dict(state)
+                    skip = resume["step"] + 1
+                    if _distributed.rank() == 0:  # the totals were rank 0's; the others start from zero
+                        loss.set_state(resume["losses"])
+                        for metric, state in zip(compiled.all_metrics(), resume["metrics"]):
+                            metric._state = dict(state)
                 for step, batch in enumerate(batches):
                     if step < skip:
                         continue
-                    if step == 0 and not compiled.built:
+                    if step == 0 and not trainer.ready:
                         trainer.prepare(batch)
                         model.train()
                     loss = loss or _Losses(compiled)
                     progress.losses = loss
                     callbacks.on_train_batch_begin(step)
                     try:
-                        value, per_output, size = trainer.step(batch, class_weight)
+                        result = trainer.step(batch, class_weight)
                     except NonFiniteLoss as bad:
                         _stop_message(model, f"the loss became {bad.value} at epoch {epoch + 1}, batch {step + 1}. "
                                       "The weights are those before that batch. Common causes: a learning rate too "
                                       "high (try a lower one, or clipnorm=1.0), inputs far from unit scale "
                                       "(standardise them), NaN in the data, or a custom loss taking the log of zero.")
                         break
-                    loss.update(value, per_output, size)
+                    if result.logs is not None:  # the model's own train_step: its logs, as it returned them
+                        step_logs = result.logs
+                    else:
+                        loss.update(result.loss, result.per_output, result.size)
                     progress.step = step
-                    callbacks.on_train_batch_end(step, _logs(compiled, loss) if batch_logs else None)
+                    if batch_logs:
+                        callbacks.on_train_batch_end(step, dict(step_logs) if step_logs is not None else
+                                                     _logs(compiled, loss))
+                    else:
+                        callbacks.on_train_batch_end(step, None)
                     if interrupts.requested:
                         _stop_message(model, f"interrupted (Ctrl-C) at epoch {epoch + 1}, after batch {step + 1}. "
                                       "The weights are those after that batch; the history holds the completed "
@@ -347,9 +384,9 @@ def _fit(model, trainer: _Trainer, config: FitConfig):
                         break
                 if model.stop_training and (interrupts.requested or getattr(model, "_stopped_on_fault", False)):
                     break
-                if loss is None:
+                if loss is None and step_logs is None:
                     raise ValueError("The training data produced no batches; check x (or steps_per_epoch).")
-                epoch_logs = _logs(compiled, loss)
+                epoch_logs = dict(step_logs) if step_logs is not None else _logs(compiled, loss)
                 if val is not None and (epoch + 1) % config.validation_freq == 0:
                     model.eval()
                     epoch_logs.update(_evaluate_source(model, val, config.validation_steps, prefix="val_"))
@@ -406,6 +443,8 @@ def _validation_source(trainer: _Trainer, validation_data: Any, batch_size: int)
 
 
 def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> dict[str, float]:
+    if overrides_step(model, "test_step"):
+        return _evaluate_user_steps(model, data, steps, prefix, callbacks)
     compiled = model.compiled
     if compiled.built:
         compiled.reset_metrics()
@@ -434,6 +473,24 @@ def _evaluate_source(model, data, steps, prefix: str = "", callbacks=None) -> di
     return _logs(compiled, loss, prefix)
 
 
+def _evaluate_user_steps(model, data, steps, prefix: str, callbacks) -> dict[str, float]:
+    """Evaluation through the model's own ``test_step(data)``: its logs after the last batch, as Keras reports."""
+    model.reset_metrics()
+    logs = None
+    with torch.no_grad():
+        for step, batch in enumerate(data.batches(shuffle=False, steps=steps)):
+            if not model.built:
+                model(batch[0])
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(step)
+            logs = python_logs(model.test_step(keras_data(batch)), f"{type(model).__name__}.test_step()")
+            if callbacks is not None:
+                callbacks.on_test_batch_end(step, dict(logs))
+    if logs is None:
+        raise ValueError("The evaluation data produced no batches.")
+    return {prefix + k: v for k, v in logs.items()}
+
+
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
              callbacks=None, return_dict=False, check_finite=True):
     trainer = _Trainer(model, finite=check_finite)
@@ -447,7 +504,12 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
         callbacks.on_test_begin()
         logs = _evaluate_source(model, data, steps, callbacks=callbacks)
     callbacks.on_test_end(logs)
-    return logs if return_dict else _in_keras_order(logs, model.compiled)
+    if return_dict:
+        return logs
+    if overrides_step(model, "test_step"):  # Keras's list: the values in the order the step returned them
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+    return _in_keras_order(logs, model.compiled)
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None, check_finite=True):
@@ -458,7 +520,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     device = device or torch.device("cpu")
     if is_iterable_source(x):
         _refuse_iterable_when_distributed("x")
-        data: Any = IterableData(x, batch_size, False, device, model._dtype)
+        data: Any = IterableData(x, batch_size, False, device, model._dtype, what="x")
     else:
         data = make_array_data(x, None, None, batch_size, device, model._dtype, check_finite)
     verbose = resolve_verbose(verbose)
@@ -494,11 +556,19 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     data = trainer.data(x, y, sample_weight, _batch_len(x), False)
     batch = next(data.batches())
     compiled = trainer.compiled
-    if not compiled.built:
+    if not trainer.ready:
         trainer.prepare(batch)
+    if trainer.user_step:
+        model.reset_metrics()
+        with training_mode(model, True):
+            logs = trainer.step(batch, class_weight).logs
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
     compiled.reset_metrics()
     with training_mode(model, True):
-        value, _, _ = trainer.step(batch, class_weight)
+        value = trainer.step(batch, class_weight).loss
     logs = {"loss": float(value)}
     logs.update({name: float(metric.result()) for name, metric in compiled.metric_names()})
     return logs if return_dict else _in_keras_order(logs, compiled)

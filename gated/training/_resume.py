@@ -109,3 +109,4 @@ def restore_callbacks(callbacks, state: dict[str, Any], path: str) -> None:
     if history is not None and state["history"] is not None:
         history.history = {k: list(v) for k, v in state["history"]["history"].items()}
         history.epoch = list(state["history"]["epoch"])
+        history.resumed = True  # on_train_begin keeps the restored epochs

@@ -20,9 +20,10 @@ how the step ran (``StepPath``). Every executor has the ``StepExecutor`` interfa
 * ``CapturedExecutor`` (``_graphs.py``): ``device_part`` inside one CUDA graph per batch signature, the host parts
   (inputs, the optimizer's host half, the finite check, ``finish``) around each replay.
 
-``_executors.choose_executor`` picks one per ``fit``. A step written by the user (Keras's ``Model.train_step``) or a
-whole step compiled for the CPU is one more executor with the same interface, chosen there; the loop only calls
-``executor(batch, class_weight)``.
+* ``UserStepExecutor`` (here): the model's own ``train_step(data)`` (Keras's contract), whose returned logs the loop
+  reports.
+
+``_executors.choose_executor`` picks one per ``fit``; the loop only calls ``executor(batch, class_weight)``.
 """
 
 from __future__ import annotations
@@ -54,11 +55,13 @@ class StepPath:
 
 class StepResult(NamedTuple):
     """What a step gives the loop: the total loss, each output's loss (0-d tensors, on the device) and the number
-    of samples, for the loss trackers."""
+    of samples, for the loss trackers; or, from a step the user wrote (``Model.train_step``), the logs it returned,
+    which the loop reports as they are."""
 
     loss: torch.Tensor
     per_output: list[torch.Tensor]
     size: int
+    logs: dict[str, float] | None = None
 
 
 @dataclass
@@ -201,3 +204,104 @@ class EagerExecutor:
         step.compiled.after_step()
         zero = torch.zeros((), device=step.compiled.device)
         return StepResult(zero, [zero for fn in step.compiled.losses if fn is not None], 0)
+
+
+# ---------------------------------------------------------------------------------------------- a step the user wrote
+def overrides_step(model, name: str) -> bool:
+    """Whether ``model``'s class writes its own ``train_step`` / ``test_step`` (Keras's default ones are marked)."""
+    method = getattr(type(model), name, None)
+    return method is not None and not getattr(method, "keras_default", False)
+
+
+def keras_data(batch: tuple) -> Any:
+    """A batch as Keras hands it to ``train_step(data)``: ``(x, y)``, ``(x, y, sample_weight)``, or ``(x,)``."""
+    x, y, sample_weight = batch
+    if y is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def python_logs(logs: Any, where: str) -> dict[str, Any]:
+    """A step's returned logs as numbers (Keras's ``pythonify_logs``): tensors read once, nested dicts (a metric
+    whose result is a dict) flattened into the top level."""
+    if not isinstance(logs, dict):
+        raise TypeError(f"{where} must return a dict of logs, such as {{m.name: m.result() for m in self.metrics}}; "
+                        f"it returned {type(logs).__name__} {logs!r}.")
+    out: dict[str, Any] = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            out.update(python_logs(value, where))
+            continue
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            value = float(value) if value.numel() == 1 else value.numpy()
+        elif hasattr(value, "item") and getattr(value, "size", 2) == 1:
+            value = float(value.item())
+        out[key] = value
+    return out
+
+
+def detach_metric_states(model) -> None:
+    """A step that updates a metric with its (differentiable) loss, as Keras's guides do, leaves the metric's
+    running totals in the autograd graph; they are cut loose after each step so that the graphs of earlier batches
+    are freed."""
+    for metric in getattr(model, "metrics", []):
+        state = getattr(metric, "_state", None)
+        if isinstance(state, dict):
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.requires_grad:
+                    state[key] = value.detach()
+
+
+class CompileMetrics:
+    """The metrics given to ``compile`` as one metric (Keras's ``compile_metrics`` in ``model.metrics``):
+    ``update_state(y, y_pred, sample_weight)`` updates each, ``result()`` is the dict of their results."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model, compiled):
+        self.model, self.compiled = model, compiled
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        targets, weights = targets_and_weights(self.model, y_true, sample_weight)
+        outputs = outputs_list(y_pred)
+        if not self.compiled.built:
+            self.compiled.build(targets, outputs)
+        with torch.no_grad():
+            self.compiled.update_metrics(targets, outputs, weights)
+
+    def result(self) -> dict[str, torch.Tensor]:
+        return {name: metric.result() for name, metric in self.compiled.metric_names()}
+
+    def reset_state(self) -> None:
+        self.compiled.reset_metrics()
+
+    def __repr__(self) -> str:
+        return "<CompileMetrics name=compile_metrics>"
+
+
+class UserStepExecutor:
+    """Runs the model's own ``train_step(data)`` (or ``test_step``) on each batch, as Keras's ``fit`` does: the step
+    computes, updates and returns its logs; weight constraints are applied after it."""
+
+    def __init__(self, step: TrainStep, method: str = "train_step"):
+        self.step = step
+        self.method = method
+        self.path = StepPath("user", f"the model writes its own {method}(), which runs as it is, eagerly")
+        self._constrained = any(spec.constraint is not None for spec in step.model.weight_specs())
+
+    def __call__(self, batch: tuple, class_weight: dict | None) -> StepResult:
+        model = self.step.model
+        model.last_step_path = self.path
+        if class_weight is not None:
+            raise ValueError(f"fit(class_weight=...) is applied by Keras's own train_step; model '{model.name}' "
+                             f"writes its own {self.method}(), so turn the class weights into sample weights there "
+                             "(or pass sample_weight= to fit).")
+        logs = python_logs(getattr(model, self.method)(keras_data(batch)), f"{type(model).__name__}.{self.method}()")
+        detach_metric_states(model)
+        if self.method == "train_step":
+            self.step.steps_taken += 1
+            if self._constrained:
+                model.apply_constraints()
+        zero = torch.zeros(())
+        return StepResult(zero, [], batch_size_of(batch[0]), logs)

@@ -163,6 +163,7 @@ EXAMPLES = {  # public class -> (the layer, the model it runs in)
     "GlobalMaxPooling1D": (L.GlobalMaxPooling1D, _sequence),
     "GlobalAveragePooling2D": (L.GlobalAveragePooling2D, _image),
     "GlobalMaxPooling2D": (L.GlobalMaxPooling2D, _image),
+    "TorchModuleWrapper": (lambda: L.TorchModuleWrapper(torch.nn.Linear(3, 2)), _sequence),
 }
 
 _GRU = ("gated-cpu, torch-fused", "gated-triton, cuDNN")
@@ -236,6 +237,7 @@ EXPECTED = {  # fused CPU, fused GPU, ONNX, int8, streaming, capture
     "GlobalMaxPooling1D": (*_NONE, "no", "no", "no", "yes"),
     "GlobalAveragePooling2D": (*_NONE, "no", "no", "no", "yes"),
     "GlobalMaxPooling2D": (*_NONE, "no", "no", "no", "yes"),
+    "TorchModuleWrapper": (*_NONE, "no", "no", "no", "yes"),
 }
 # Keras's other names for the convolution and pooling classes: the same classes, so the same rows.
 _ALIASES = {

@@ -342,6 +342,10 @@ NOT_LAYERS = {
     "WeightSpec": "a weight's description, not a layer",
     "SymbolicTensor": "a placeholder, not a layer",
     "Input": "a function returning InputLayer's placeholder (InputLayer is checked)",
+    "Variable": "a weight made by add_weight, not a layer (tests/layers/test_keras_custom_layers.py)",
+    "WeightView": "a built-in layer's weight as layer.weights lists it, not a layer",
+    "TorchModuleWrapper": "wraps a torch module, whose architecture is Python code with no config to round-trip; "
+                          "checked in tests/models/test_functional_keras.py",
 }
 
 # A model cannot take string inputs yet: gated's data path (training/_data.py to_tensor) and Model's input conversion

@@ -351,7 +351,8 @@ def test_a_mask_reaching_a_convolution_is_dropped_with_keras_warning(keras):
     embed = L.Embedding(10, C, mask_zero=True)
     conv = L.Conv1D(3, 2, padding="same")
     h = embed(torch.as_tensor(ids))
-    with pytest.warns(UserWarning, match=r"Layer 'conv1_?d.*\(Conv1D.*does not support masking.*masked timesteps enter"):
+    with pytest.warns(UserWarning, match=r"Layer 'conv1_?d.*\(Conv1D.*does not support masking.*masked "
+                                         r"timesteps enter"):
         out = conv(h)
     assert getattr(out, "_keras_mask", None) is None
     torch.testing.assert_close(out, conv(h.detach().clone()), rtol=0, atol=0)  # the mask changed nothing
@@ -430,8 +431,8 @@ def test_groups_that_do_not_divide_the_input_channels_are_refused_at_build():
     (lambda: L.Conv1D(4, 3, data_format="channels_first"), torch.zeros(2, 3, 6, 1),
      r"\(batch, channels, steps\) \(3-D\), but received a 4-D input of shape \(2, 3, 6, 1\)"),
     (lambda: L.Conv1D(4, 5), torch.zeros(2, 4, 3),
-     r"padding='valid' needs at least 5 steps .* received a 3-D input of shape \(2, 4, 3\)\. Use padding='same'"),
-    (lambda: L.Conv1D(4, 3, dilation_rate=3), torch.zeros(2, 6, 3), r"needs at least 7 steps"),
+     r"padding='valid' needs steps >= 5 .* received a 3-D input of shape \(2, 4, 3\)\. Use padding='same'"),
+    (lambda: L.Conv1D(4, 3, dilation_rate=3), torch.zeros(2, 6, 3), r"needs steps >= 7"),
 ])
 def test_wrong_inputs_are_refused_clearly(layer, x, message):
     with pytest.raises(ValueError, match=message):
@@ -444,10 +445,11 @@ def test_a_built_convolution_refuses_other_channel_counts_and_short_inputs():
     with pytest.raises(ValueError, match=r"was built for 3 channels \(channels_last\), but received a 3-D array of "
                                          r"shape \(2, 6, 5\) with 5 channels"):
         layer(torch.zeros(2, 6, 5))
-    with pytest.raises(ValueError, match=r"needs at least 3 steps .* received a 3-D array of shape \(2, 2, 3\)"):
+    with pytest.raises(ValueError, match=r"needs steps >= 3 .* received a 3-D array of shape \(2, 2, 3\)"):
         layer(torch.zeros(2, 2, 3))
 
 
 def test_an_input_without_known_channels_is_refused_when_the_model_is_built():
-    with pytest.raises(ValueError, match=r"needs a known number of channels, but received a 3-D input of shape \(None, 5, None\)"):
+    with pytest.raises(ValueError, match=r"needs a known number of channels, but received a 3-D input of shape "
+                                         r"\(None, 5, None\)"):
         L.Conv1D(4, 3)(L.Input((5, None)))
