@@ -8,10 +8,13 @@ computes with the same name. ``get`` resolves a name, ``None`` or a callable;
 from __future__ import annotations
 
 import difflib
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
+
+from .ops._activation_ops import (celu, glu, hard_shrink, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax,
+                                  squareplus, tanh_shrink, threshold)
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -101,9 +104,12 @@ _REGISTRY: dict[str, Activation] = {
     for fn in (
         linear, tanh, sigmoid, relu, relu6, leaky_relu, elu, selu, softplus, softsign,
         silu, gelu, exponential, hard_sigmoid, hard_silu, hard_tanh, mish, log_sigmoid,
-        softmax, log_softmax,
+        softmax, log_softmax, celu, glu, hard_shrink, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax,
+        squareplus, tanh_shrink, threshold,
     )
 }
+swish = silu  # Keras's aliases: the same functions, serialized by their first name
+hard_swish = hard_silu
 _ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
@@ -128,6 +134,25 @@ def get(identifier: str | Activation | None) -> Activation:
         f"An activation must be a name, None or a callable; received {type(identifier).__name__} "
         f"{identifier!r}."
     )
+
+
+def deserialize(config: str | dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Activation:
+    """The activation a config names: ``'relu'``, or the dict Keras writes for a function
+    (``{'class_name': 'function', 'config': 'relu', ...}``); ``custom_objects`` maps further names to callables."""
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config")  # Keras writes registered_name 'function' for its own functions
+        if config.get("class_name") != "function" or not isinstance(name, str):
+            raise ValueError(
+                f"An activation config names a function, as {{'class_name': 'function', 'config': 'relu'}}; "
+                f"received {config!r}. Pass an activation layer's config to gated.layers.deserialize instead."
+            )
+    if not isinstance(name, str):
+        raise TypeError(f"deserialize takes an activation name or config dict; received {type(config).__name__} "
+                        f"{config!r}.")
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return get(name)
 
 
 def serialize(fn: Activation) -> str | Activation:

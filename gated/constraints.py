@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import torch
 
+from .utils._deserialize import deserialize_with
+
 _EPSILON = 1e-7  # keras.backend.epsilon()
 
 
@@ -73,6 +75,9 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
+# Keras's lowercase names are the classes themselves: ``keras.constraints.max_norm(3)``.
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
+
 _REGISTRY: dict[str, type[Constraint]] = {
     "max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
 }
@@ -96,6 +101,13 @@ def get(identifier: str | dict | Constraint | Callable | None) -> Constraint | C
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ValueError(f"Unknown constraint '{identifier}'.{hint} Known constraints: {', '.join(_REGISTRY)}.")
     raise TypeError(f"A constraint must be a name, dict, Constraint, callable or None; received {identifier!r}.")
+
+
+def deserialize(config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Constraint:
+    """The constraint a config describes: a name or the dict Keras writes
+    (``{'module': 'keras.constraints', 'class_name': 'MaxNorm', 'config': {...}}``); ``custom_objects`` maps
+    further class names to classes."""
+    return deserialize_with(get, config, custom_objects, "a constraint")
 
 
 def serialize(constraint: Constraint | Callable | None) -> dict | Callable | None:

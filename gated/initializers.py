@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
+from .utils._deserialize import deserialize_with
 
-def _fans(shape: tuple[int, ...]) -> tuple[float, float]:
+
+def _fans(shape: tuple[int, ...], input_axes: Sequence[int] | None = None,
+          output_axes: Sequence[int] | None = None) -> tuple[float, float]:
+    if input_axes is not None and output_axes is not None:  # Keras 3.15: fans over named axes (einsum kernels)
+        return float(math.prod(shape[a] for a in input_axes)), float(math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -123,8 +128,11 @@ class VarianceScaling(_Seeded):
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
-                 seed: int | None = None):
+                 seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
         super().__init__(seed)
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, received {scale}.")
         if mode not in self._MODES:
@@ -138,7 +146,7 @@ class VarianceScaling(_Seeded):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=torch.float32):
-        fan_in, fan_out = _fans(tuple(shape))
+        fan_in, fan_out = _fans(tuple(shape), self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
         out = torch.empty(shape, dtype=torch.float32)
@@ -154,55 +162,62 @@ class VarianceScaling(_Seeded):
         return out.to(dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeUniform(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunUniform(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class Orthogonal(_Seeded):
@@ -237,6 +252,9 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+IdentityInitializer = Identity  # Keras's other names for the same classes
+OrthogonalInitializer = Orthogonal
+
 _REGISTRY: dict[str, type[Initializer]] = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_normal": RandomNormal, "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
@@ -248,6 +266,14 @@ _REGISTRY: dict[str, type[Initializer]] = {
 }
 _REGISTRY.update({"uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones})  # Keras aliases
 _BY_CLASS = {cls.__name__: cls for cls in _REGISTRY.values()}
+
+
+# Keras's lowercase names are the classes themselves: ``keras.initializers.glorot_uniform(seed=1)``.
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 
 
 def get(identifier: str | dict | Initializer | Callable | None) -> Initializer | Callable:
@@ -275,6 +301,15 @@ def _lookup(name: str) -> type[Initializer]:
     close = difflib.get_close_matches(name, list(_REGISTRY) + list(_BY_CLASS), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise ValueError(f"Unknown initializer '{name}'.{hint} Known initializers: {', '.join(sorted(_REGISTRY))}.")
+
+
+def deserialize(config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Initializer:
+    """The initializer a config describes: a Keras name or the dict Keras writes
+    (``{'module': 'keras.initializers', 'class_name': 'GlorotUniform', 'config': {...}}``); ``custom_objects`` maps
+    further class names to classes."""
+    if isinstance(config, str) and custom_objects and config in custom_objects:
+        return custom_objects[config]()
+    return deserialize_with(get, config, custom_objects, "an initializer")
 
 
 def serialize(init: Initializer | Callable) -> str | dict | Callable:

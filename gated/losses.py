@@ -13,7 +13,8 @@ an output's ``_keras_mask``. The default ``'sum_over_batch_size'`` reduction div
 of values (by the number of unmasked values when a mask is given), not by the sum of the weights.
 
 Computations run in the dtype of ``y_pred`` (float16 and bfloat16 are raised to float32); probabilities are
-clipped to ``[1e-7, 1 - 1e-7]`` where Keras clips them.
+clipped to ``[eps, 1 - eps]`` where Keras clips them, ``eps`` being ``gated.backend.epsilon()`` (1e-7 unless
+``set_epsilon`` changed it).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from .ops import nn as _nn
 from .saving import _registry
+from .utils._config import epsilon
 from .utils._naming import to_snake_case, unknown_name_error
 from .utils._tensors import as_tensor, broadcast_multiply, pair, prediction, squeeze_or_expand_to_same_rank
 
-EPSILON = 1e-7  # keras.backend.epsilon()
+EPSILON = 1e-7  # Keras's default fuzz factor; the losses read the current one from epsilon()
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 Tensor = torch.Tensor
@@ -52,20 +55,20 @@ def mean_absolute_error(y_true, y_pred):
 
 def mean_absolute_percentage_error(y_true, y_pred):
     y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
-    diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=EPSILON))
+    diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=epsilon()))
     return 100.0 * torch.mean(diff, dim=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
-    first_log = torch.log(torch.clamp(y_pred, min=EPSILON) + 1.0)
-    second_log = torch.log(torch.clamp(y_true, min=EPSILON) + 1.0)
+    first_log = torch.log(torch.clamp(y_pred, min=epsilon()) + 1.0)
+    second_log = torch.log(torch.clamp(y_true, min=epsilon()) + 1.0)
     return torch.mean(torch.square(first_log - second_log), dim=-1)
 
 
 def _l2_normalize(x: Tensor, axis: int) -> Tensor:
     inv_norm = torch.rsqrt(torch.sum(torch.square(x), dim=axis, keepdim=True))
-    return x * torch.clamp(inv_norm, max=1.0 / EPSILON)
+    return x * torch.clamp(inv_norm, max=1.0 / epsilon())
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):
@@ -90,14 +93,14 @@ def log_cosh(y_true, y_pred):
 
 def kl_divergence(y_true, y_pred):
     y_true, y_pred = pair(y_true, y_pred)
-    y_true = torch.clamp(y_true, EPSILON, 1.0)
-    y_pred = torch.clamp(y_pred, EPSILON, 1.0)
+    y_true = torch.clamp(y_true, epsilon(), 1.0)
+    y_pred = torch.clamp(y_pred, epsilon(), 1.0)
     return torch.sum(y_true * torch.log(y_true / y_pred), dim=-1)
 
 
 def poisson(y_true, y_pred):
     y_true, y_pred = pair(y_true, y_pred)
-    return torch.mean(y_pred - y_true * torch.log(y_pred + EPSILON), dim=-1)
+    return torch.mean(y_pred - y_true * torch.log(y_pred + epsilon()), dim=-1)
 
 
 def _hinge_labels(y_true: Tensor) -> Tensor:
@@ -136,7 +139,8 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothi
         # cleanly, with the last good weights), with no host sync.
         nan = torch.isnan(y_pred) | torch.isnan(y_true)
         with torch.autocast(y_pred.device.type, enabled=False):  # CUDA autocast refuses F.binary_cross_entropy
-            values = F.binary_cross_entropy(torch.clamp(torch.nan_to_num(y_pred, nan=0.5), EPSILON, 1.0 - EPSILON),
+            eps = epsilon()
+            values = F.binary_cross_entropy(torch.clamp(torch.nan_to_num(y_pred, nan=0.5), eps, 1.0 - eps),
                                             torch.nan_to_num(y_true, nan=0.5), reduction="none")
         values = torch.where(nan, torch.full_like(values, float("nan")), values)
     return torch.mean(values, dim=axis)
@@ -158,8 +162,138 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False, label_sm
         log_prob = torch.log_softmax(y_pred, dim=axis)
     else:
         y_pred = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
-        log_prob = torch.log(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON))
+        log_prob = torch.log(torch.clamp(y_pred, epsilon(), 1.0 - epsilon()))
     return -torch.sum(y_true * log_prob, dim=axis)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing: bool = False, alpha: float = 0.25,
+                              gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                              axis: int = -1):
+    """Binary crossentropy times the focal factor ``(1 - p_t)**gamma``; with class balancing also ``alpha`` for 1s
+    and ``1 - alpha`` for 0s."""
+    y_true, y_pred = pair(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(_crossentropy_shape_message("binary_crossentropy", y_true, y_pred))
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = torch.sigmoid(y_pred)
+    eps = epsilon()
+    with torch.autocast(y_pred.device.type, enabled=False):
+        bce = F.binary_cross_entropy(torch.clamp(y_pred, eps, 1.0 - eps), y_true, reduction="none")
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    values = torch.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        values = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * values
+    return torch.mean(values, dim=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0,
+                                   from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1):
+    """``sum(alpha * (1 - p)**gamma * -y_true * log(p), axis)`` with ``p`` the renormalised, clipped probabilities."""
+    if isinstance(axis, bool):
+        raise TypeError(f"categorical_focal_crossentropy takes an integer axis; received axis={axis!r}.")
+    y_true, y_pred = pair(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(_crossentropy_shape_message("categorical_crossentropy", y_true, y_pred))
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=axis)
+    output = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
+    output = torch.clamp(output, epsilon(), 1.0 - epsilon())
+    alpha = torch.as_tensor(alpha, dtype=output.dtype, device=output.device)
+    return torch.sum(alpha * torch.pow(1.0 - output, gamma) * (-y_true * torch.log(output)), dim=axis)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q: float):
+    """``(1 - p**q) / q`` with ``p`` the predicted probability of the integer label ``y_true`` (B,) or (B, 1)."""
+    y_pred = prediction(y_pred)
+    y_true = as_tensor(y_true, device=y_pred.device)
+    labels = y_true.long()
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels.squeeze(-1)
+    one_hot = F.one_hot(labels, y_pred.shape[-1]).to(y_pred.dtype)
+    if one_hot.ndim < y_pred.ndim:  # Keras broadcasts a (B,) label tensor one-hot encoded to (B, C)
+        one_hot = one_hot.reshape(one_hot.shape[:1] + (1,) * (y_pred.ndim - one_hot.ndim) + one_hot.shape[1:])
+    p = torch.sum(y_pred * one_hot, dim=-1)
+    return (1.0 - torch.pow(p, q)) / q
+
+
+def dice(y_true, y_pred, axis=None):
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)`` over ``axis`` (all axes by default)."""
+    y_true, y_pred = pair(y_true, y_pred)
+    dims = _dims(axis, y_pred)
+    intersection = _sum(y_true * y_pred, dims)
+    return 1.0 - 2.0 * intersection / (_sum(y_true, dims) + _sum(y_pred, dims) + epsilon())
+
+
+def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None):
+    """``1 - TP / (TP + alpha * FP + beta * FN + eps)`` with soft counts over ``axis`` (all axes by default).
+
+    As in Keras, ``FP`` sums ``(1 - y_pred) * y_true`` and ``FN`` sums ``y_pred * (1 - y_true)``.
+    """
+    y_true, y_pred = pair(y_true, y_pred)
+    dims = _dims(axis, y_pred)
+    intersection = _sum(y_true * y_pred, dims)
+    fp = _sum((1.0 - y_pred) * y_true, dims)
+    fn = _sum(y_pred * (1.0 - y_true), dims)
+    return 1.0 - intersection / (intersection + fp * alpha + fn * beta + epsilon())
+
+
+def _dims(axis, x: Tensor):
+    if axis is None:
+        return None
+    return tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+
+
+def _sum(x: Tensor, dims) -> Tensor:
+    return torch.sum(x) if dims is None else torch.sum(x, dim=dims)
+
+
+def _circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal: bool = True, gamma: float = 80,
+            margin: float = 0.4) -> tuple[Tensor, Tensor]:
+    """Circle loss values (B,) and the mask of the positive ones, which Keras's reduction counts."""
+    y_pred = prediction(y_pred)
+    labels = as_tensor(y_true, device=y_pred.device).long()
+    ref_embeddings = y_pred if ref_embeddings is None else as_tensor(ref_embeddings, y_pred.dtype, y_pred.device)
+    ref_labels = labels if ref_labels is None else as_tensor(ref_labels, device=y_pred.device).long()
+    distances = torch.clamp(1.0 - y_pred @ ref_embeddings.T, min=0.0)  # (B, R) cosine distances
+    positive = labels.reshape(-1, 1) == ref_labels.reshape(-1, 1).T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(*positive.shape, dtype=torch.bool, device=positive.device)
+    pos_weights = torch.clamp((margin + distances) * positive.to(distances.dtype), min=0.0)
+    neg_weights = torch.clamp((1.0 + margin - distances) * negative.to(distances.dtype), min=0.0)
+    pos_terms = -gamma * pos_weights * (margin - distances)
+    neg_terms = gamma * neg_weights * ((1.0 - margin) - distances)
+    minus_inf = torch.full_like(distances, float("-inf"))
+    p_loss = torch.logsumexp(torch.where(positive, pos_terms, minus_inf), dim=1)
+    n_loss = torch.logsumexp(torch.where(negative, neg_terms, minus_inf), dim=1)
+    values = F.softplus(p_loss + n_loss)
+    return values, values > 0
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal: bool = True, gamma: float = 80,
+           margin: float = 0.4):
+    """Circle loss (Sun et al., 2020) between integer labels (B,) and L2-normalised embeddings (B, E)."""
+    return _circle(y_true, y_pred, ref_labels, ref_embeddings, remove_diagonal, gamma, margin)[0]
+
+
+def ctc(y_true, y_pred):
+    """CTC loss (B,) between integer labels (B, L), 0 being the blank and padding, and logits (B, T, C)."""
+    y_pred = prediction(y_pred)
+    y_true = as_tensor(y_true, device=y_pred.device)
+    if y_true.ndim != 2:
+        raise ValueError(f"ctc needs integer targets of shape (batch_size, max_length); received y_true of shape "
+                         f"{tuple(y_true.shape)}.")
+    if y_pred.ndim != 3:
+        raise ValueError(f"ctc needs logits of shape (batch_size, max_length, num_classes); received y_pred of shape "
+                         f"{tuple(y_pred.shape)}.")
+    batch, steps = y_pred.shape[:2]
+    input_length = torch.full((batch,), steps, dtype=torch.int32, device=y_pred.device)
+    label_length = torch.sum(y_true != 0, dim=-1).to(torch.int32)
+    return _nn.ctc_loss(y_true, y_pred, label_length, input_length, mask_index=0)
 
 
 def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis) -> tuple[Tensor, Tensor | None]:
@@ -183,7 +317,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, 
         log_prob = torch.log_softmax(y_pred, dim=axis)
     else:
         y_pred = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
-        log_prob = torch.log(torch.clamp(y_pred, EPSILON, 1.0 - EPSILON))
+        log_prob = torch.log(torch.clamp(y_pred, epsilon(), 1.0 - epsilon()))
     values = -torch.gather(log_prob, axis, labels.unsqueeze(axis)).squeeze(axis)
     if valid is not None:
         values = torch.where(valid, values, torch.zeros_like(values))
@@ -485,6 +619,79 @@ class SparseCategoricalCrossentropy(_Builtin):
         return _sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)
 
 
+class BinaryFocalCrossentropy(_Builtin):
+    """Binary crossentropy weighted by the focal factor ``(1 - p_t)**gamma`` (Lin et al., 2018).
+
+    With ``apply_class_balancing`` the values of 1s are also weighted by ``alpha`` and those of 0s by ``1 - alpha``.
+    """
+    fn, default_name = staticmethod(binary_focal_crossentropy), "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                    from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalFocalCrossentropy(_Builtin):
+    """Categorical crossentropy on one-hot targets weighted by ``alpha * (1 - p)**gamma`` per class."""
+    fn, default_name = staticmethod(categorical_focal_crossentropy), "categorical_focal_crossentropy"
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, alpha=alpha, gamma=gamma, from_logits=from_logits,
+                    label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalGeneralizedCrossEntropy(_Builtin):
+    """``(1 - p**q) / q`` for integer labels, ``p`` the probability of the true class (Zhang and Sabuncu, 2018)."""
+    fn, default_name = staticmethod(categorical_generalized_cross_entropy), "categorical_generalized_cross_entropy"
+
+    def __init__(self, q: float = 0.5, reduction="sum_over_batch_size", name=None):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy needs q in (0, 1); received q={q!r}.")
+        self._setup(reduction, name, q=q)
+
+
+class Dice(_Builtin):
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)`` over ``axis`` (all axes if None)."""
+    fn, default_name = staticmethod(dice), "dice"
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, axis=None):
+        self._setup(reduction, name, axis=axis)
+
+
+class Tversky(_Builtin):
+    """``1 - TP / (TP + alpha * FP + beta * FN + eps)``; ``alpha = beta = 0.5`` is the Dice loss."""
+    fn, default_name = staticmethod(tversky), "tversky"
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction="sum_over_batch_size", name=None,
+                 axis=None):
+        self._setup(reduction, name, alpha=alpha, beta=beta, axis=axis)
+
+
+class Circle(_Builtin):
+    """Circle loss between integer labels (B,) and L2-normalised embeddings (B, E); only positive values count
+    in the ``'sum_over_batch_size'`` mean, as in Keras."""
+    fn, default_name = staticmethod(circle), "circle"
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction="sum_over_batch_size", name=None):
+        self._setup(reduction, name, gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
+
+    def compute(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(*pair(y_true, y_pred))
+        return _circle(y_true, y_pred, None, None, self.remove_diagonal, self.gamma, self.margin)
+
+
+class CTC(_Builtin):
+    """CTC loss between integer labels (B, L), 0 the blank and padding, and logits (B, T, C)."""
+    fn, default_name = staticmethod(ctc), "ctc"
+
+    def call(self, y_true, y_pred):
+        return ctc(y_true, y_pred)  # the (B, L) labels and (B, T, C) logits keep their ranks
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Resolution of compile(loss=...)
 # ---------------------------------------------------------------------------------------------------------------
@@ -492,7 +699,8 @@ class SparseCategoricalCrossentropy(_Builtin):
 _CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity,
     Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy,
-    CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryFocalCrossentropy, CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy, Dice, Tversky, Circle, CTC,
 )}
 _FUNCTIONS = {cls.fn.__name__: cls for cls in _CLASSES.values()}  # 'mean_squared_error' -> MeanSquaredError
 _ALIASES = {

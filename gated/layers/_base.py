@@ -39,7 +39,16 @@ _DTYPES = {
 }
 
 
-def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+# Settings newer Keras versions write into layer configs that carry no meaning for gated at these values (gated
+# layers are never quantized or LoRA-adapted); a config with any other value is refused in ``Layer.__init__``.
+KERAS_ONLY_DEFAULTS: dict[str, Any] = {"quantization_config": None, "lora_rank": None, "lora_alpha": None}
+
+
+def resolve_dtype(dtype: str | torch.dtype | dict | None) -> torch.dtype:
+    if isinstance(dtype, dict) and dtype.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+        dtype = (dtype.get("config") or {}).get("name")  # Keras's serialized dtype policy, e.g. in a layer config
+        if dtype is None:
+            return torch.get_default_dtype()
     if dtype is None:
         return torch.get_default_dtype()
     if isinstance(dtype, torch.dtype):
@@ -47,6 +56,22 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     if isinstance(dtype, str) and dtype in _DTYPES:
         return _DTYPES[dtype]
     raise ValueError(f"Unsupported dtype {dtype!r}; expected one of {', '.join(_DTYPES)} or a torch.dtype.")
+
+
+def _drop_keras_only_settings(class_name: str, kwargs: dict[str, Any]) -> None:
+    """Remove from ``kwargs`` the ``KERAS_ONLY_DEFAULTS`` keys at their default value (a real Keras config carries
+    ``quantization_config=None``); any other value of them is a clear error."""
+    refused = {}
+    for key, default in KERAS_ONLY_DEFAULTS.items():
+        if key in kwargs:
+            value = kwargs.pop(key)
+            if value != default:
+                refused[key] = value
+    if refused:
+        settings = ", ".join(f"{k}={v!r}" for k, v in refused.items())
+        raise ValueError(f"{class_name} received {settings}, but gated layers are never quantized or LoRA-adapted: "
+                         f"these settings are only accepted at their defaults {KERAS_ONLY_DEFAULTS}. Load the float "
+                         "model's config (before quantize() or enable_lora() in Keras), or drop these keys.")
 
 
 @dataclass
@@ -140,6 +165,7 @@ class Layer(nn.Module):
                  batch_input_shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  input_dim: int | None = None, activity_regularizer: Any = None, **kwargs: Any):
         super().__init__()
+        _drop_keras_only_settings(type(self).__name__, kwargs)
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {', '.join(map(repr, sorted(kwargs)))}. "

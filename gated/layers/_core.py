@@ -1,7 +1,8 @@
 """Core layers with Keras's names, arguments and defaults.
 
-``Dense``, ``Dropout``, ``Embedding``, ``Masking``, ``RepeatVector``, ``InputLayer`` / ``Input``, and the small
-shape layers ``Flatten``, ``Activation``, ``Reshape``, ``Lambda``. The merge layers live in ``_merge.py``
+``Dense``, ``Dropout``, ``Embedding``, ``Masking``, ``RepeatVector``, ``InputLayer`` / ``Input``, the small
+shape layers ``Flatten``, ``Activation``, ``Reshape``, ``Lambda``, the pass-through layers ``Identity`` and
+``ActivityRegularization``, and Keras's ``layers.serialize`` / ``layers.deserialize``. The merge layers live in ``_merge.py``
 (``Add`` and ``Concatenate`` are re-exported here for the modules that import them from this one).
 Weights are stored in Keras's layout (a ``Dense`` kernel is ``(in, out)``), so ``get_weights``/``set_weights``
 need no translation. Shape legend: B batch, T timesteps, F features, H units.
@@ -591,6 +592,73 @@ class Lambda(Layer):
 
     def _summary_args(self) -> str:
         return f"function={getattr(self.function, '__name__', type(self.function).__name__)}"
+
+
+# ---------------------------------------------------------------------------------------------------- pass-through
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder in a model); masks pass through."""
+
+    supports_masking = True
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._maybe_build_from_input_shape()
+
+    def forward(self, inputs: Any) -> Any:
+        return inputs
+
+    def _output_dtype(self, inputs: Any) -> torch.dtype:
+        return inputs.dtype
+
+
+class ActivityRegularization(Layer):
+    """Returns its input unchanged and adds ``l1 * sum(|x|) + l2 * sum(x²)``, divided by the batch size, to the
+    model's losses (Keras's activity regularization); masks pass through."""
+
+    supports_masking = True
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any):
+        for key, value in (("l1", l1), ("l2", l2)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"ActivityRegularization: `{key}` must be a number >= 0, received {key}={value!r}.")
+        kwargs.pop("activity_regularizer", None)  # a saved config of an older format may carry it
+        super().__init__(activity_regularizer=_regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = l1, l2
+        self._maybe_build_from_input_shape()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def _output_dtype(self, inputs: Any) -> torch.dtype:
+        return inputs.dtype
+
+    def get_config(self) -> dict[str, Any]:
+        config = {**super().get_config(), "l1": self.l1, "l2": self.l2}
+        config.pop("activity_regularizer", None)
+        return config
+
+    def _summary_args(self) -> str:
+        return f"l1={self.l1}, l2={self.l2}"
+
+
+# ---------------------------------------------------------------------------------------------------- serialization
+def serialize(layer: Layer) -> dict[str, Any]:
+    """A layer's ``{"class_name": ..., "config": ...}`` (Keras's ``layers.serialize``), through gated's registry."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layers.serialize() takes a layer, received {type(layer).__name__} {layer!r}. For losses, "
+                        "optimizers and other objects use gated.saving.serialize().")
+    return _registry.serialize(layer)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
+    """The layer ``serialize`` described (Keras's ``layers.deserialize``); ``custom_objects`` maps class names to
+    the user's classes."""
+    layer = _registry.deserialize(config, custom_objects)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"layers.deserialize() was passed a config that does not describe a layer: it gave "
+                         f"{type(layer).__name__}, from {config!r}. Use gated.saving.deserialize() for other "
+                         "objects.")
+    return layer
 
 
 def _by_name(value: Any) -> Any:

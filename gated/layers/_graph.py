@@ -155,7 +155,9 @@ def graph_config(graph: Graph) -> dict[str, Any]:
     for node in nodes:
         if id(node.layer) not in seen:
             seen.add(id(node.layer))
-            layers.append(_registry.serialize(node.layer))
+            # The name at the top level too, as Keras writes it: the calls refer to the layer by it, and a custom
+            # layer's get_config() need not carry it.
+            layers.append({**_registry.serialize(node.layer), "name": node.layer.name})
 
     def ref(leaf: Any) -> Any:
         if isinstance(leaf, SymbolicTensor) and leaf.mask_of is not None:
@@ -177,7 +179,10 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict | None = None) ->
     layers: dict[str, Layer] = {}
     for spec in config["layers"]:
         layer = _registry.deserialize(spec, custom_objects, base=Layer)
-        layers[layer.name] = layer
+        # Keyed by the saved name, as Keras keys them: a custom layer whose __init__ does not pass ``name`` on to
+        # Layer comes back with a new automatic name, and the calls still find it.
+        inner = spec.get("config") if isinstance(spec.get("config"), dict) else {}
+        layers[spec.get("name") or inner.get("name") or layer.name] = layer
     # The input layers come first, in the order of the input nodes the calls refer to.
     produced: list[list[SymbolicTensor]] = [[layer.output] for layer in layers.values()
                                             if isinstance(layer, InputLayer)]

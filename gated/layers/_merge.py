@@ -1,5 +1,8 @@
 """Merge layers with Keras's names and semantics: ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
-``Minimum`` (element-wise, on one ``Merge`` base), ``Concatenate`` and ``Dot``.
+``Minimum`` (element-wise, on one ``Merge`` base), ``Concatenate`` and ``Dot``; and Keras's functional forms
+``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``, ``concatenate``, ``dot``, each of which
+builds its layer and calls it on the inputs (symbolic placeholders or real tensors), as ``layers.add([a, b])`` does
+in Keras.
 
 The element-wise merges take a list of tensors with one batch size whose other axes broadcast (a size-1 axis
 stretches); an input of lower rank gets size-1 axes inserted after the batch axis, as Keras does. Masks combine as
@@ -328,3 +331,44 @@ class Dot(Merge):
 
     def _summary_args(self) -> str:
         return f"axes={self.axes}" + (", normalize=True" if self.normalize else "")
+
+
+# ---------------------------------------------------------------------------------------------------- functional forms
+def add(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Add(**kwargs)(inputs)``: the element-wise sum of a list of tensors."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Subtract(**kwargs)(inputs)``: ``inputs[0] - inputs[1]``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Multiply(**kwargs)(inputs)``: the element-wise product of a list of tensors."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Average(**kwargs)(inputs)``: the element-wise mean of a list of tensors."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Maximum(**kwargs)(inputs)``: the element-wise maximum of a list of tensors."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: Sequence[Any], **kwargs: Any) -> Any:
+    """``Minimum(**kwargs)(inputs)``: the element-wise minimum of a list of tensors."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs: Sequence[Any], axis: int = -1, **kwargs: Any) -> Any:
+    """``Concatenate(axis=axis, **kwargs)(inputs)``: a list of tensors joined along ``axis``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs: Sequence[Any], axes: int | Sequence[int] = -1, **kwargs: Any) -> Any:
+    """``Dot(axes=axes, **kwargs)(inputs)``: the batch dot product of two tensors over ``axes``."""
+    return Dot(axes=axes, **kwargs)(inputs)

@@ -1,5 +1,5 @@
 """Normalization layers with Keras's names, arguments, defaults and weights: ``BatchNormalization``,
-``LayerNormalization``, ``GroupNormalization``.
+``LayerNormalization``, ``GroupNormalization``, ``UnitNormalization``, ``RMSNormalization``.
 
 Weights are stored in Keras's layout and order (``gamma``, ``beta``, then BatchNormalization's non-trainable
 ``moving_mean`` and ``moving_variance``), so ``get_weights``/``set_weights`` need no translation. The moving statistics
@@ -461,3 +461,103 @@ class GroupNormalization(_AffineWeights, Layer):
 
     def _summary_args(self) -> str:
         return f"groups={self.groups}, axis={self.axis}"
+
+
+# ---------------------------------------------------------------------------------------------- Unit / RMS
+def _axes_of(layer: str, axis: Any) -> int | list[int]:
+    if isinstance(axis, (list, tuple)) and axis and all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return list(axis)
+    if isinstance(axis, int) and not isinstance(axis, bool):
+        return axis
+    raise TypeError(f"{layer}: `axis` must be an int or a list of ints, received axis={axis!r}.")
+
+
+def _positive_axes(layer: Layer, axis: int | list[int], ndim: int) -> list[int]:
+    return sorted(_positive_axis(layer, a, ndim) for a in (axis if isinstance(axis, list) else [axis]))
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm along ``axis`` (an int or a list of axes taken together):
+    ``x * min(1 / sqrt(sum(x²)), 1e12)``. No weights; masks pass through."""
+
+    supports_masking = True
+
+    def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.axis = _axes_of("UnitNormalization", axis)
+        self._maybe_build_from_input_shape()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        axes = _positive_axes(self, self.axis, inputs.ndim)
+        inv_norm = torch.rsqrt(inputs.square().sum(dim=axes, keepdim=True)).clamp(max=1e12)  # Keras's epsilon 1e-12
+        return inputs * inv_norm
+
+    def _output_dtype(self, inputs: Any) -> torch.dtype:
+        return inputs.dtype
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        _positive_axes(self, self.axis, len(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+    def _summary_args(self) -> str:
+        return f"axis={self.axis}"
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization along ``axis``: ``x * rsqrt(mean(x², axis) + epsilon) * scale``.
+
+    Weights: ``scale`` (the sizes of the normalized axes, initialized to ones). Masks are not supported (as in
+    Keras: the output carries none).
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-6, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.axis = _axes_of("RMSNormalization", axis)
+        self.epsilon = _check_epsilon("RMSNormalization", epsilon)
+        self.scale = None
+        self._maybe_build_from_input_shape()
+
+    def build(self, input_shape: Any) -> None:
+        input_shape = tuple(input_shape)
+        self._axes = _positive_axes(self, self.axis, len(input_shape))
+        sizes = tuple(input_shape[a] for a in self._axes)
+        if any(size is None for size in sizes):
+            raise ValueError(f"{self._describe()} learns a scale per entry of axis {self.axis}, so those sizes must "
+                             f"be known, but received input shape {input_shape}. Declare them in the Input's shape.")
+        self._ndim = len(input_shape)
+        self.scale = _new_weight(_initializers.get("ones"), sizes, self._dtype)
+        self.built = True
+
+    def _own_weight_specs(self) -> Iterator[WeightSpec]:
+        if self.built:
+            yield _param_spec(self, "scale")
+
+    def validate_input(self, inputs: torch.Tensor) -> None:
+        sizes = tuple(self.scale.shape)
+        if inputs.ndim != self._ndim or tuple(inputs.shape[a] for a in self._axes) != sizes:
+            raise ValueError(f"{self._describe()} was built for inputs of rank {self._ndim} with sizes {sizes} on "
+                             f"axes {self._axes}, but received {describe_array(inputs)}.")
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = _upcast(inputs)
+        broadcast = [1] * x.ndim
+        for axis, size in zip(self._axes, self.scale.shape):
+            broadcast[axis] = size
+        inv_rms = torch.rsqrt(x.square().mean(dim=self._axes, keepdim=True) + self.epsilon)
+        return (x * inv_rms * self.scale.to(x.dtype).reshape(broadcast)).to(inputs.dtype)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        _positive_axes(self, self.axis, len(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+    def _summary_args(self) -> str:
+        return f"axis={self.axis}"

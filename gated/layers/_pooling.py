@@ -1,7 +1,8 @@
 """Pooling layers with Keras's names, arguments, defaults and configs: ``MaxPooling1D``, ``MaxPooling2D``,
 ``AveragePooling1D``, ``AveragePooling2D``, ``GlobalAveragePooling1D``, ``GlobalMaxPooling1D``,
-``GlobalAveragePooling2D``, ``GlobalMaxPooling2D`` (and Keras's aliases ``MaxPool1D``, ``AvgPool1D``,
-``GlobalAvgPool1D``, ``GlobalMaxPool1D``, and the 2-D ones).
+``GlobalAveragePooling2D``, ``GlobalMaxPooling2D``, and the 3-D ones ``MaxPooling3D``, ``AveragePooling3D``,
+``GlobalAveragePooling3D``, ``GlobalMaxPooling3D`` (and Keras's aliases ``MaxPool1D``, ``AvgPool1D``,
+``GlobalAvgPool1D``, ``GlobalMaxPool1D``, and the 2-D and 3-D ones).
 
 ``padding="same"`` pads as Keras (TensorFlow) does (``same_pads`` in ``_conv.py``: the extra step after), and the
 padding never counts: a max ignores it, an average divides by the number of real steps in its window (Keras's
@@ -11,7 +12,7 @@ copies of the edge values where the padding is uneven, keras-team/keras#23233).
 Masks: ``GlobalAveragePooling1D`` leaves masked timesteps out of the mean (a row with every step masked gives NaN,
 0 / 0, as in Keras) and passes no mask on. The other pooling layers do not support masking, as in Keras: a mask that
 reaches one is not used and goes no further, with Keras's warning.
-Shape legend: B batch, C channels, T timesteps (steps), H height, W width.
+Shape legend: B batch, C channels, T timesteps (steps), D depth, H height, W width.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import torch.nn.functional as F
 from ._base import Layer, describe_array
 from ._conv import data_format_of, int_tuple, pad_spatial, same_pads, warn_mask_dropped
 
-_MAX = {1: F.max_pool1d, 2: F.max_pool2d}
-_AVERAGE = {1: F.avg_pool1d, 2: F.avg_pool2d}
+_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVERAGE = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 _LAYOUTS = {  # rank -> (channels_last, channels_first)
     1: ("(batch, steps, channels)", "(batch, channels, steps)"),
     2: ("(batch, height, width, channels)", "(batch, channels, height, width)"),
+    3: ("(batch, depth, height, width, channels)", "(batch, channels, depth, height, width)"),
 }
 
 
@@ -190,6 +192,27 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
+class MaxPooling3D(_Pooling):
+    """The maximum of each ``pool_size`` window: (B, D, H, W, C) -> (B, D', H', W', C)."""
+
+    rank = 3
+
+    def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, name=name, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """The mean of each ``pool_size`` window (padding left out): (B, D, H, W, C) -> (B, D', H', W', C)."""
+
+    rank = 3
+    _mode = "average"
+
+    def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid", data_format: str | None = None,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, name=name, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------------- global
 class _GlobalPooling(_Spatial):
     """Reduces every spatial axis: (B, *S, C) -> (B, C), or (B, 1..., C) with ``keepdims``."""
@@ -253,24 +276,44 @@ class GlobalMaxPooling1D(_GlobalPooling):
         return inputs.amax(dim=2 if self._channels_first else 1, keepdim=self.keepdims)
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
-    """The mean over height and width, (B, H, W, C) -> (B, C)."""
-
-    rank = 2
+class _GlobalSpatialMean(_GlobalPooling):
+    """The mean over every spatial axis; masks are not supported (as in Keras)."""
 
     def forward(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor:
         warn_mask_dropped(self, mask)
         return inputs.mean(dim=self._spatial_axes(), keepdim=self.keepdims)
 
 
-class GlobalMaxPooling2D(_GlobalPooling):
-    """The maximum over height and width, (B, H, W, C) -> (B, C)."""
-
-    rank = 2
+class _GlobalSpatialMax(_GlobalPooling):
+    """The maximum over every spatial axis; masks are not supported (as in Keras)."""
 
     def forward(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor:
         warn_mask_dropped(self, mask)
         return inputs.amax(dim=self._spatial_axes(), keepdim=self.keepdims)
+
+
+class GlobalAveragePooling2D(_GlobalSpatialMean):
+    """The mean over height and width, (B, H, W, C) -> (B, C)."""
+
+    rank = 2
+
+
+class GlobalMaxPooling2D(_GlobalSpatialMax):
+    """The maximum over height and width, (B, H, W, C) -> (B, C)."""
+
+    rank = 2
+
+
+class GlobalAveragePooling3D(_GlobalSpatialMean):
+    """The mean over depth, height and width, (B, D, H, W, C) -> (B, C)."""
+
+    rank = 3
+
+
+class GlobalMaxPooling3D(_GlobalSpatialMax):
+    """The maximum over depth, height and width, (B, D, H, W, C) -> (B, C)."""
+
+    rank = 3
 
 
 # Keras's other names for the same classes.
@@ -282,3 +325,7 @@ GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalMaxPool1D = GlobalMaxPooling1D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool3D = MaxPooling3D
+AvgPool3D = AveragePooling3D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool3D = GlobalMaxPooling3D

@@ -1,8 +1,8 @@
 """Reshaping layers with Keras's names, arguments and configs: ``Permute``, ``ZeroPadding1D``, ``Cropping1D``,
-``UpSampling1D``, ``ZeroPadding2D``, ``Cropping2D``, ``UpSampling2D``.
+``UpSampling1D``, ``ZeroPadding2D``, ``Cropping2D``, ``UpSampling2D``, ``ZeroPadding3D``, ``Cropping3D``, ``UpSampling3D``.
 
 None of them supports masking, as in Keras: a mask that reaches one stops there (the output carries none).
-Shape legend: B batch, T timesteps (steps), F features (channels), H height, W width.
+Shape legend: B batch, T timesteps (steps), F features (channels), D depth, H height, W width.
 """
 
 from __future__ import annotations
@@ -40,6 +40,17 @@ def _pairs(layer: str, name: str, value: Any) -> tuple[tuple[int, int], tuple[in
     return _pair(layer, f"{name}[0]", value[0]), _pair(layer, f"{name}[1]", value[1])
 
 
+def _per_axis(layer: str, name: str, value: Any, rank: int, allow_zero: bool = True) -> tuple[tuple[int, int], ...]:
+    """An int n -> ((n, n),) * rank; ``rank`` ints (symmetric per axis); or ``rank`` pairs ((before, after) per
+    axis); else a clear error."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (_pair(layer, name, value, allow_zero),) * rank
+    if not isinstance(value, (list, tuple)) or len(value) != rank:
+        raise ValueError(f"{layer}: `{name}` must be an int, a tuple of {rank} ints (symmetric per axis) or a tuple "
+                         f"of {rank} tuples of 2 ints ((before, after) per axis), received {name}={value!r}.")
+    return tuple(_pair(layer, f"{name}[{i}]", v, allow_zero) for i, v in enumerate(value))
+
+
 def _data_format(layer: str, value: Any) -> str:
     if value is None:
         return "channels_last"
@@ -65,6 +76,14 @@ class _Reshaping(Layer):
     def _spatial_axes(self) -> list[int]:
         first = getattr(self, "data_format", "channels_last") == "channels_first"
         return list(range(2, self._rank)) if first else list(range(1, self._rank - 1))
+
+    def _resized(self, input_shape: tuple, change: Any) -> tuple:
+        """``input_shape`` with each spatial size s -> change(axis_index, s) where known."""
+        out = list(input_shape)
+        for index, axis in enumerate(self._spatial_axes()):
+            if out[axis] is not None:
+                out[axis] = change(index, out[axis])
+        return tuple(out)
 
 
 class Permute(Layer):
@@ -229,14 +248,8 @@ class ZeroPadding2D(_Spatial2D):
         return f"padding={self.padding}"
 
 
-class Cropping2D(_Spatial2D):
-    """Removes rows and columns: ``cropping`` n, (h, w) or ((top, bottom), (left, right))."""
-
-    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.cropping = _pairs("Cropping2D", "cropping", cropping)
-        self.data_format = _data_format("Cropping2D", data_format)
-        self._maybe_build_from_input_shape()
+class _CroppingSpatial:
+    """What Cropping2D and Cropping3D share: ``self.cropping`` holds (start, end) per spatial axis."""
 
     def _check_sizes(self, shape: tuple) -> None:
         for axis, crops in zip(self._spatial_axes(), self.cropping):
@@ -257,17 +270,23 @@ class Cropping2D(_Spatial2D):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_sizes(tuple(input_shape))
-        out = list(input_shape)
-        for axis, crops in zip(self._spatial_axes(), self.cropping):
-            if out[axis] is not None:
-                out[axis] -= sum(crops)
-        return tuple(out)
+        return self._resized(tuple(input_shape), lambda i, size: size - sum(self.cropping[i]))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
 
     def _summary_args(self) -> str:
         return f"cropping={self.cropping}"
+
+
+class Cropping2D(_CroppingSpatial, _Spatial2D):
+    """Removes rows and columns: ``cropping`` n, (h, w) or ((top, bottom), (left, right))."""
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cropping = _pairs("Cropping2D", "cropping", cropping)
+        self.data_format = _data_format("Cropping2D", data_format)
+        self._maybe_build_from_input_shape()
 
 
 class UpSampling2D(_Spatial2D):
@@ -307,6 +326,81 @@ class UpSampling2D(_Spatial2D):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+    def _summary_args(self) -> str:
+        return f"size={self.size}"
+
+
+# ---------------------------------------------------------------------------------------------------- 3D
+class _Spatial3D(_Reshaping):
+    _rank = 5
+
+    @property
+    def _layout(self) -> str:
+        return ("(batch, channels, depth, height, width)" if self.data_format == "channels_first"
+                else "(batch, depth, height, width, channels)")
+
+
+class ZeroPadding3D(_Spatial3D):
+    """Pads depth, height and width with zeros: ``padding`` n, (d, h, w) or ((before, after),) * 3."""
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.padding = _per_axis("ZeroPadding3D", "padding", padding, 3)
+        self.data_format = _data_format("ZeroPadding3D", data_format)
+        self._maybe_build_from_input_shape()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        widths = [p for pair in reversed(self.padding) for p in pair]  # F.pad lists the last axis first
+        if self.data_format == "channels_last":
+            widths = [0, 0] + widths
+        return F.pad(inputs, widths)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return self._resized(tuple(input_shape), lambda i, size: size + sum(self.padding[i]))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+    def _summary_args(self) -> str:
+        return f"padding={self.padding}"
+
+
+class Cropping3D(_CroppingSpatial, _Spatial3D):
+    """Removes entries from depth, height and width: ``cropping`` n, (d, h, w) or ((start, end),) * 3."""
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cropping = _per_axis("Cropping3D", "cropping", cropping, 3)
+        self.data_format = _data_format("Cropping3D", data_format)
+        self._maybe_build_from_input_shape()
+
+
+class UpSampling3D(_Spatial3D):
+    """Repeats each entry ``size`` = (d, h, w) times along depth, height and width (nearest neighbour)."""
+
+    def __init__(self, size: int | Sequence[int] = (2, 2, 2), data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        sizes = (size,) * 3 if isinstance(size, int) and not isinstance(size, bool) else size
+        if not (isinstance(sizes, (list, tuple)) and len(sizes) == 3
+                and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes)):
+            raise ValueError(f"UpSampling3D: `size` must be a positive integer or a tuple of 3 positive integers, "
+                             f"received size={size!r}.")
+        self.size = tuple(sizes)
+        self.data_format = _data_format("UpSampling3D", data_format)
+        self._maybe_build_from_input_shape()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs
+        for axis, factor in zip(self._spatial_axes(), self.size):
+            out = torch.repeat_interleave(out, factor, dim=axis)
+        return out
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return self._resized(tuple(input_shape), lambda i, size: size * self.size[i])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
     def _summary_args(self) -> str:
         return f"size={self.size}"

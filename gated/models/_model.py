@@ -25,6 +25,7 @@ from ..saving._weights import load_weights, save_weights
 from ..training._batch import outputs_list, targets_and_weights
 from ..training._resume import training_state as _training_progress
 from ..training._step import CompileMetrics
+from ..utils._data_tuples import unpack_x_y_sample_weight
 from ..utils._tree import flatten_structure
 from ._summary import summary_text
 
@@ -159,6 +160,12 @@ class Model(Layer):
                     raise ValueError(f"Model '{self.name}' expects inputs named {list(structure)}; "
                                      f"missing {missing}.")
                 flat = [inputs[k] for k in structure]
+        elif isinstance(inputs, dict) and len(self._graph.input_tensors) > 1:
+            missing = [k for k in self.input_names if k not in inputs]  # Keras matches a dict by Input names
+            if missing:
+                raise ValueError(f"Model '{self.name}' expects inputs named {self.input_names}; missing {missing} "
+                                 f"(received keys {sorted(inputs)}).")
+            flat = [inputs[k] for k in self.input_names]
         else:
             flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(self._graph.input_tensors):
@@ -303,7 +310,7 @@ class Model(Layer):
         default: forward, ``compute_loss``, backward, ``optimizer.apply``, ``compute_metrics``. ``fit`` runs
         gated's own (faster, captured) step unless a subclass writes this method; a subclass may call
         ``super().train_step(data)``."""
-        x, y, sample_weight = _unpack(data)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
         self.zero_grad()
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
@@ -319,7 +326,7 @@ class Model(Layer):
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """One evaluation step on ``data``, Keras's default: forward, ``compute_loss``, ``compute_metrics``."""
-        x, y, sample_weight = _unpack(data)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
         self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_len(x))
@@ -328,7 +335,7 @@ class Model(Layer):
     test_step.keras_default = True
 
     def predict_step(self, data: Any) -> Any:
-        x, _, _ = _unpack(data)
+        x, _, _ = unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
@@ -496,22 +503,6 @@ def _batch_len(x: Any) -> int:
 
 
 Model.forward.runs_call = True  # a subclass that writes call() is a Keras-style layer
-
-
-def _unpack(data: Any) -> tuple[Any, Any, Any]:
-    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from a tuple of 1 to 3, or ``x`` alone."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"Data is expected as (x,), (x, y) or (x, y, sample_weight); received a tuple of {len(data)} "
-                     "elements.")
 
 
 def _attribute_metrics(layer: Layer) -> list[Any]:

@@ -8,7 +8,8 @@
 
 from . import schedules
 from ._optimizers import (
-    SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, HostState, LearningRate, Nadam, Optimizer, RMSprop, TorchOptimizer,
+    SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl, HostState, Lamb, LearningRate, Lion,
+    LossScaleOptimizer, Nadam, Optimizer, RMSprop, TorchOptimizer,
     _CLASSES, _KERAS_ONLY_DEFAULTS, _check_range, _from_keras_config, deserialize, get, serialize,
 )
 from ._rules import (
@@ -17,6 +18,7 @@ from ._rules import (
 )
 
 __all__ = [
-    "Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "Nadam", "Adamax", "Adadelta", "TorchOptimizer",
+    "Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "Nadam", "Adamax", "Adadelta", "Lion", "Lamb", "Ftrl",
+    "Adafactor", "LossScaleOptimizer", "TorchOptimizer",
     "HostState", "LearningRate", "get", "serialize", "deserialize", "scalar_type", "schedules",
 ]

@@ -40,8 +40,8 @@ import torch
 from ..saving import _registry
 from ..utils._naming import to_snake_case, unknown_name_error
 from . import schedules as _schedules
-from ._rules import (_AdadeltaRule, _AdagradRule, _AdamaxRule, _AdamRule, _clip_gradients, _KerasRule, _NadamRule,
-                     _RMSpropRule, _SGDRule, scalar_type)
+from ._rules import (_AdadeltaRule, _AdafactorRule, _AdagradRule, _AdamaxRule, _AdamRule, _clip_gradients, _FtrlRule,
+                     _KerasRule, _LambRule, _LionRule, _NadamRule, _RMSpropRule, _SGDRule, scalar_type)
 
 Tensor = torch.Tensor
 LearningRate = float | Callable[[int], float]
@@ -205,7 +205,7 @@ class Optimizer:
                     "reads its hyperparameters as Python numbers")
         if not self._torch.capturable:
             return (f"optimizer {type(self).__name__} has no captured update (captured: SGD, RMSprop, Adagrad, Adam, "
-                    "AdamW, Adamax, Adadelta)")
+                    "AdamW, Adamax, Adadelta, Lion)")
         return None
 
     def host_step(self) -> list[dict[str, float]]:
@@ -432,34 +432,29 @@ class AdamW(Adam):
                          global_clipnorm, name)
 
 
-class Nadam(Optimizer):
+class _Moments(Optimizer):
+    """An optimizer with Adam's two moment rates and epsilon, and Keras's defaults for them."""
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Nadam(_Moments):
     """Adam with Nesterov momentum and Keras's momentum schedule ``beta_1 * (1 - 0.5 * 0.96**t)``."""
 
     _rule = _NadamRule
 
-    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
-    def _hyperparameters(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-
-
-class Adamax(Optimizer):
+class Adamax(_Moments):
     """``u = max(beta_2 * u, |g|)``; ``p -= lr * m / ((1 - beta_1**t) * (u + epsilon))``."""
 
     _rule = _AdamaxRule
-
-    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
-    def _hyperparameters(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class Adadelta(Optimizer):
@@ -474,6 +469,188 @@ class Adadelta(Optimizer):
 
     def _hyperparameters(self):
         return {"rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """``p -= lr * sign(beta_1 * m + (1 - beta_1) * g)``, then ``m = beta_2 * m + (1 - beta_2) * g``."""
+
+    _rule = _LionRule
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9, beta_2: float = 0.99,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+        if not 0 < beta_1 <= 1:
+            raise ValueError(f"Lion needs beta_1 in (0, 1] (otherwise it degenerates to SignSGD); received "
+                             f"beta_1={beta_1!r}.")
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Lamb(_Moments):
+    """Adam's bias-corrected direction ``u``, scaled per tensor by the trust ratio ``||p|| / ||u||`` (1 when either
+    norm is 0): ``p -= ratio * lr * u``."""
+
+    _rule = _LambRule
+
+
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader (McMahan et al., 2013) with L1, L2 and L2-shrinkage regularization, as Keras
+    writes it (``beta`` adds ``beta / (2 * lr)`` to the L2 strength)."""
+
+    _rule = _FtrlRule
+
+    def __init__(self, learning_rate: LearningRate = 0.001, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0, l2_shrinkage_regularization_strength: float = 0.0,
+                 beta: float = 0.0, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None):
+        checks = {"initial_accumulator_value": initial_accumulator_value,
+                  "l1_regularization_strength": l1_regularization_strength,
+                  "l2_regularization_strength": l2_regularization_strength,
+                  "l2_shrinkage_regularization_strength": l2_shrinkage_regularization_strength}
+        for key, value in checks.items():
+            if value < 0.0:
+                raise ValueError(f"Ftrl needs {key} >= 0; received {key}={value!r}.")
+        if learning_rate_power > 0.0:
+            raise ValueError(f"Ftrl needs learning_rate_power <= 0; received learning_rate_power="
+                             f"{learning_rate_power!r}.")
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.learning_rate_power, self.initial_accumulator_value = learning_rate_power, initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def _hyperparameters(self):
+        return {"learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer and Stern, 2018): second moments factored over the last two axes of each weight of rank
+    >= 2, the update clipped to RMS ``clip_threshold`` and scaled by ``max(epsilon_2, rms(p)) * min(lr, 1/sqrt(t))``.
+    """
+
+    _rule = _AdafactorRule
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_2_decay: float = -0.8, epsilon_1: float = 1e-30,
+                 epsilon_2: float = 1e-3, clip_threshold: float = 1.0, relative_step: bool = True,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_2_decay, self.epsilon_1, self.epsilon_2 = beta_2_decay, epsilon_1, epsilon_2
+        self.clip_threshold, self.relative_step = clip_threshold, relative_step
+
+    def _hyperparameters(self):
+        return {"beta_2_decay": self.beta_2_decay, "epsilon_1": self.epsilon_1, "epsilon_2": self.epsilon_2,
+                "clip_threshold": self.clip_threshold, "relative_step": self.relative_step}
+
+
+class LossScaleOptimizer(Optimizer):
+    """Keras's dynamic loss scaling around ``inner_optimizer``.
+
+    ``scale_loss(loss)`` multiplies a loss by the current scale, and ``apply(grads)`` divides the gradients of such
+    a loss by it, as in Keras. A step with a non-finite gradient is skipped and halves the scale; after
+    ``dynamic_growth_steps`` finite steps in a row the scale doubles. ``step()`` (what ``fit`` calls) takes the
+    gradients in ``.grad`` as they are: gated's ``fit`` does not scale the loss, so a float32 model gets the inner
+    optimizer's update, as Keras's scaled-then-unscaled gradients give it up to rounding.
+    """
+
+    def __init__(self, inner_optimizer: Optimizer, initial_scale: float = 2.0**15, dynamic_growth_steps: int = 2000,
+                 name=None, **kwargs):
+        if not kwargs.pop("dynamic", True):
+            raise ValueError("LossScaleOptimizer supports only dynamic=True (as Keras 3); for a fixed scale, leave "
+                             "the loss unscaled.")
+        for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", *_KERAS_ONLY_DEFAULTS):
+            if kwargs.get(key, _KERAS_ONLY_DEFAULTS.get(key)) != _KERAS_ONLY_DEFAULTS.get(key):
+                raise ValueError(f"LossScaleOptimizer does not take {key}={kwargs[key]!r}; set it on the "
+                                 "inner_optimizer.")
+            kwargs.pop(key, None)
+        if kwargs:
+            raise ValueError(f"LossScaleOptimizer does not take the arguments {sorted(kwargs)}.")
+        if isinstance(inner_optimizer, dict):
+            inner_optimizer = deserialize(inner_optimizer)
+        if not isinstance(inner_optimizer, Optimizer):
+            raise TypeError(f"LossScaleOptimizer wraps a gated optimizer; received inner_optimizer of type "
+                            f"{type(inner_optimizer).__name__}.")
+        super().__init__(0.0, name=name)
+        self.inner_optimizer = inner_optimizer
+        self.initial_scale, self.dynamic_growth_steps = float(initial_scale), int(dynamic_growth_steps)
+        self.dynamic_scale = float(initial_scale)
+        self.step_counter = 0
+
+    def build(self, params):
+        self.inner_optimizer.build(params)
+        self._torch = self.inner_optimizer._torch
+        return self
+
+    def scale_loss(self, loss):
+        """``loss`` times the current scale."""
+        return loss * self.dynamic_scale
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's ``apply`` for the gradients of a scaled loss: divided by the scale, then ``step()``."""
+        scale = self.dynamic_scale
+        grads = [None if g is None else torch.as_tensor(g) / scale for g in grads]
+        return super().apply(grads, trainable_variables)
+
+    def step(self) -> None:
+        """The inner optimizer's step when every gradient is finite (the scale doubles after
+        ``dynamic_growth_steps`` of them in a row); otherwise no update and half the scale."""
+        self._check_built("parameters to step")
+        grads = [p.grad for group in self._torch.param_groups for p in group["params"] if p.grad is not None]
+        finite = all(bool(torch.isfinite(g).all()) for g in grads)
+        if finite:
+            self.inner_optimizer.step()
+            if self.step_counter == self.dynamic_growth_steps - 1:
+                self.step_counter, self.dynamic_scale = 0, self.dynamic_scale * 2.0
+            else:
+                self.step_counter += 1
+        else:
+            self.step_counter, self.dynamic_scale = 0, self.dynamic_scale * 0.5
+        self._iterations = self.inner_optimizer.iterations
+
+    def capture_blocker(self):
+        return "LossScaleOptimizer decides on the host whether to skip a step with non-finite gradients"
+
+    @property
+    def learning_rate(self) -> float:
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if hasattr(self, "inner_optimizer"):
+            self.inner_optimizer.learning_rate = value
+        else:  # Optimizer.__init__ sets a placeholder before the inner optimizer is known
+            self._schedule, self._lr = None, float(value)
+
+    def state_dict(self):
+        return {**self.inner_optimizer.state_dict(), "dynamic_scale": self.dynamic_scale,
+                "step_counter": self.step_counter}
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        self.dynamic_scale = float(state.pop("dynamic_scale", self.initial_scale))
+        self.step_counter = int(state.pop("step_counter", 0))
+        self.inner_optimizer.load_state_dict(state)
+        self._iterations = self.inner_optimizer.iterations
+
+    def get_config(self):
+        return {"name": self.name, "inner_optimizer": serialize(self.inner_optimizer),
+                "initial_scale": self.initial_scale, "dynamic_growth_steps": self.dynamic_growth_steps}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        inner = config.pop("inner_optimizer")
+        if isinstance(inner, dict):
+            inner = deserialize(inner)
+        return cls(inner, **config)
 
 
 class TorchOptimizer(Optimizer):
@@ -523,7 +700,8 @@ class TorchOptimizer(Optimizer):
 # Resolution of compile(optimizer=...)
 # ---------------------------------------------------------------------------------------------------------------
 
-_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW, Nadam, Adamax, Adadelta)}
+_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW, Nadam, Adamax, Adadelta, Lion,
+                                                  Lamb, Ftrl, Adafactor, LossScaleOptimizer)}
 
 
 def get(identifier: Any, params: Iterable | torch.nn.Module | None = None) -> Optimizer | None:

@@ -268,3 +268,104 @@ def _clip_gradients(grads: list[Tensor], clipnorm, global_clipnorm, clipvalue) -
     elif clipvalue and clipvalue > 0:
         torch._foreach_clamp_min_(grads, -clipvalue)
         torch._foreach_clamp_max_(grads, clipvalue)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lion, Lamb, Ftrl and Adafactor (keras/src/optimizers/): per-parameter updates
+# ---------------------------------------------------------------------------------------------------------------
+
+class _LionRule(_KerasRule):
+    def _slots(self, group):
+        return (("momentum", 0.0),)
+
+    def _scalars(self, group, f):
+        return {"neg_lr": -float(f(group["lr"]))}
+
+    def _update(self, group, params, grads, slots, s):
+        beta_1, beta_2 = group["beta_1"], group["beta_2"]
+        m = slots["momentum"]
+        directions = torch._foreach_add(torch._foreach_mul(m, beta_1), torch._foreach_mul(grads, 1 - beta_1))
+        torch._foreach_sign_(directions)
+        _add_scaled_(params, directions, s["neg_lr"])
+        torch._foreach_mul_(m, beta_2)  # m = beta_2 * m + (1 - beta_2) * g, after the update
+        torch._foreach_add_(m, grads, alpha=1 - beta_2)
+
+
+class _LambRule(_KerasRule):
+    capturable = False
+
+    def _slots(self, group):
+        return (("momentum", 0.0), ("velocity", 0.0))
+
+    def _scalars(self, group, f):
+        t = f(group["step"])
+        return {"lr": float(f(group["lr"])), "m_correction": float(f(1) - f(group["beta_1"]) ** t),
+                "v_correction": float(f(1) - f(group["beta_2"]) ** t)}
+
+    def _update(self, group, params, grads, slots, s):
+        for p, g, m, v in zip(params, grads, slots["momentum"], slots["velocity"]):
+            m.add_((g - m) * (1 - group["beta_1"]))
+            v.add_((torch.square(g) - v) * (1 - group["beta_2"]))
+            update = (m / s["m_correction"]) / (torch.sqrt(v / s["v_correction"]) + group["epsilon"])
+            w_norm, g_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
+            ratio = torch.where((w_norm > 0) & (g_norm > 0), w_norm / g_norm, torch.ones_like(w_norm))
+            p.sub_(ratio * s["lr"] * update)
+
+
+class _FtrlRule(_KerasRule):
+    capturable = False
+
+    def _slots(self, group):
+        return (("accumulator", "initial_accumulator_value"), ("linear", 0.0))
+
+    def _update(self, group, params, grads, slots, s):
+        lr, power = s["lr"], group["learning_rate_power"]
+        l1 = group["l1_regularization_strength"]
+        l2 = group["l2_regularization_strength"] + group["beta"] / (2.0 * lr)
+        shrinkage = group["l2_shrinkage_regularization_strength"]
+        for p, g, accumulator, linear in zip(params, grads, slots["accumulator"], slots["linear"]):
+            new_accumulator = accumulator + torch.square(g)
+            linear.add_(g + 2 * shrinkage * p
+                        - (torch.pow(new_accumulator, -power) - torch.pow(accumulator, -power)) / lr * p)
+            quadratic = torch.pow(new_accumulator, -power) / lr + 2 * l2
+            p.copy_((torch.clamp(linear, -l1, l1) - linear) / quadratic)
+            accumulator.copy_(new_accumulator)
+
+
+def _rms(x: Tensor) -> Tensor:
+    return torch.sqrt(torch.mean(torch.square(x)))
+
+
+class _AdafactorRule(_KerasRule):
+    """Factored second moments for parameters of rank >= 2 (rows ``r`` over the last axis, columns ``c`` over the
+    one before), a full one (``v``) below."""
+
+    capturable = False
+
+    def _scalars(self, group, f):
+        t = f(group["step"])
+        rho = min(f(group["lr"]), f(1) / np.sqrt(t))
+        return {"rho": float(rho), "beta_2": float(f(1) - t ** f(group["beta_2_decay"]))}
+
+    def _update(self, group, params, grads, slots, s):
+        rho, beta_2 = s["rho"], s["beta_2"]
+        for p, g in zip(params, grads):
+            state = self.state[p]
+            if "velocity" not in state:
+                state["velocity"] = torch.zeros_like(p)
+                if p.ndim >= 2:
+                    state["row"] = p.new_zeros(p.shape[:-1])
+                    state["column"] = p.new_zeros(p.shape[:-2] + p.shape[-1:])
+            v = state["velocity"]
+            alpha = torch.clamp(_rms(p), min=group["epsilon_2"]) * rho
+            squared = torch.square(g) + group["epsilon_1"]
+            if p.ndim >= 2:
+                r, c = state["row"], state["column"]
+                r.copy_(beta_2 * r + (1 - beta_2) * torch.mean(squared, dim=-1))
+                c.copy_(beta_2 * c + (1 - beta_2) * torch.mean(squared, dim=-2))
+                v.copy_((r / torch.mean(r, dim=-1, keepdim=True)).unsqueeze(-1) * c.unsqueeze(-2))
+            else:
+                v.copy_(beta_2 * v + (1 - beta_2) * squared)
+            u = g / torch.sqrt(v)
+            u = u / torch.clamp(_rms(u) / group["clip_threshold"], min=1.0)
+            p.sub_(alpha * u)

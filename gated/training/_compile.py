@@ -58,6 +58,18 @@ def _revive(spec: Any, get: Any) -> Any:
     return spec
 
 
+def _missing_loss(model) -> str:
+    return (f"compile() needs a loss for model '{model.name}', e.g. loss='binary_crossentropy' for two classes "
+            "with a sigmoid output, 'categorical_crossentropy' for one-hot targets, "
+            "'sparse_categorical_crossentropy' for integer class labels, or 'mse' for regression.")
+
+
+def _may_add_loss(model) -> bool:
+    """Whether the model holds a class defined outside gated (a user's layer or model), whose call may add its
+    loss with add_loss(), as Keras allows compile() without a loss then."""
+    return any(not type(m).__module__.startswith(("gated.", "torch.")) for m in model.modules())
+
+
 class CompiledModel:
     """The training configuration of one model (``model.compiled``)."""
 
@@ -67,12 +79,9 @@ class CompiledModel:
         self.device = resolve_device(device)
         check_jit_compile(jit_compile, self.device)
         self.jit_compile = jit_compile  # capture whole steps as CUDA graphs: 'auto', True (required) or False
-        if loss is None and not (overrides_step(model, "train_step") or overrides_step(model, "compute_loss")):
-            raise ValueError(
-                f"compile() needs a loss for model '{model.name}', e.g. loss='binary_crossentropy' for two classes "
-                "with a sigmoid output, 'categorical_crossentropy' for one-hot targets, "
-                "'sparse_categorical_crossentropy' for integer class labels, or 'mse' for regression."
-            )
+        if loss is None and not (overrides_step(model, "train_step") or overrides_step(model, "compute_loss")
+                                 or _may_add_loss(model)):
+            raise ValueError(_missing_loss(model))
         # A saved model's compile settings hold serialized objects ({"class_name", "config"}); revive them here
         # so that they are not taken for dicts keyed by output name.
         loss, metrics, weighted_metrics = (_revive(loss, _losses.get), _revive(metrics, _metrics.get),
@@ -150,6 +159,8 @@ class CompiledModel:
             dtype = torch.float32 if total is None else total.dtype
             extra = torch.stack([r.sum().to(dtype) for r in regularization]).sum()  # add_loss may add non-scalars
             total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError(_missing_loss(self.model) + " No layer added a loss with add_loss() either.")
         return total, per_output
 
     def build_optimizer(self) -> None:

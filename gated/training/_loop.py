@@ -110,7 +110,7 @@ class _Trainer:
             _distributed.broadcast_parameters(model)
             self.prepared = True
             return
-        if y is None:
+        if y is None and compiled.loss_spec is not None:
             raise ValueError("Training needs targets: pass y=, or data that yields (x, y) pairs.")
         if not model.built:
             with torch.no_grad():
@@ -206,7 +206,8 @@ def _logs(compiled: CompiledModel, loss: _Losses, prefix: str = "") -> dict[str,
         logs = {"loss": loss.total.result()}
         logs.update({name: tracker.result() for name, tracker in loss.outputs.items()})
         for name, metric in compiled.metric_names():
-            logs[name] = float(metric.result())
+            value = metric.result()  # a vector for per-class metrics (F1Score(average=None)), as Keras logs it
+            logs[name] = float(value) if value.numel() == 1 else value.detach().cpu().numpy()
     return {prefix + k: logs[k] for k in sorted(logs)}
 
 
@@ -434,10 +435,14 @@ def _resume(model, trainer: _Trainer, train, path, callbacks) -> dict[str, Any]:
 def _validation_source(trainer: _Trainer, validation_data: Any, batch_size: int):
     if is_iterable_source(validation_data):
         return trainer.data(validation_data, None, None, batch_size, False, what="validation_data")
-    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-        raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight_val), a Dataset, a "
-                         f"DataLoader or a generator; received {type(validation_data).__name__}.")
-    x_val, y_val = validation_data[0], validation_data[1]
+    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (1, 2, 3):
+        raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight_val), (x_val,) for "
+                         "a model without targets, a Dataset, a DataLoader or a generator; received "
+                         f"{type(validation_data).__name__}"
+                         + (f" of length {len(validation_data)}." if isinstance(validation_data, (list, tuple))
+                            else "."))
+    x_val = validation_data[0]
+    y_val = validation_data[1] if len(validation_data) > 1 else None
     sw_val = validation_data[2] if len(validation_data) == 3 else None
     return trainer.data(x_val, y_val, sw_val, batch_size, False, what="validation_data")
 

@@ -59,6 +59,11 @@ def check_targets(model, losses: list[Any], loss_specs: list[Any], y_true: list[
         head = f"Targets of shape {t_shape} do not match the model output {p_shape} for loss '{name}'."
         output = f" (output '{model.output_names[index]}')" if len(y_pred) > 1 else ""
         head = head[:-1] + output + "."
+        if isinstance(loss, _losses.CTC) or getattr(loss, "fn", None) is _losses.ctc:
+            if t.ndim != 2 or p.ndim != 3 or t_shape[0] != p_shape[0]:
+                raise ValueError(f"{head}\n'{name}' expects integer label sequences of shape (batch_size, "
+                                 "max_label_length) against logits of shape (batch_size, timesteps, classes).")
+            continue
         sparse = isinstance(loss, _losses.SparseCategoricalCrossentropy)
         categorical = isinstance(loss, _losses.CategoricalCrossentropy)
 

@@ -11,6 +11,7 @@ the redraws would only pile up, so ``verbose=1`` prints the final line alone, wi
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -18,6 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ._logging import is_interactive_logging_enabled
 from ._processes import is_main_process
 
 _BAR = "━"
@@ -47,6 +49,10 @@ def resolve_verbose(verbose: int | str) -> int:
 
 def _write(message: str) -> None:
     if not is_main_process():  # under torchrun only rank 0 draws progress
+        return
+    if not is_interactive_logging_enabled():  # Keras then sends its messages to logging instead of stdout
+        if message.strip():
+            logging.getLogger("gated").info(message.strip("\r\n"))
         return
     try:
         sys.stdout.write(message)

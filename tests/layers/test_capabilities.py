@@ -164,6 +164,29 @@ EXAMPLES = {  # public class -> (the layer, the model it runs in)
     "GlobalAveragePooling2D": (L.GlobalAveragePooling2D, _image),
     "GlobalMaxPooling2D": (L.GlobalMaxPooling2D, _image),
     "TorchModuleWrapper": (lambda: L.TorchModuleWrapper(torch.nn.Linear(3, 2)), _sequence),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(3, padding="same"), _image),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(2, 3, padding="same"), _image),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 3, strides=2), _image),
+    "Conv3DTranspose": (lambda: L.Conv3DTranspose(2, 2), _volume),
+    "MaxPooling3D": (lambda: L.MaxPooling3D(1), _volume),
+    "AveragePooling3D": (lambda: L.AveragePooling3D(1), _volume),
+    "GlobalAveragePooling3D": (L.GlobalAveragePooling3D, _volume),
+    "GlobalMaxPooling3D": (L.GlobalMaxPooling3D, _volume),
+    "ZeroPadding3D": (L.ZeroPadding3D, _volume),
+    "Cropping3D": (lambda: L.Cropping3D(1), _volume),
+    "UpSampling3D": (L.UpSampling3D, _volume),
+    "Identity": (L.Identity, _sequence),
+    "ActivityRegularization": (lambda: L.ActivityRegularization(l1=0.01), _sequence),
+    "ReLU": (L.ReLU, _sequence),
+    "LeakyReLU": (L.LeakyReLU, _sequence),
+    "ELU": (L.ELU, _sequence),
+    "PReLU": (lambda: L.PReLU(shared_axes=[1]), _sequence),
+    "Softmax": (L.Softmax, _sequence),
+    "UnitNormalization": (L.UnitNormalization, _sequence),
+    "RMSNormalization": (L.RMSNormalization, _sequence),
+    "AlphaDropout": (lambda: L.AlphaDropout(0.2), _sequence),
+    "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.2), _image),
+    "SpatialDropout3D": (lambda: L.SpatialDropout3D(0.2), _volume),
 }
 
 _GRU = ("gated-cpu, torch-fused", "gated-triton, cuDNN")
@@ -238,6 +261,29 @@ EXPECTED = {  # fused CPU, fused GPU, ONNX, int8, streaming, capture
     "GlobalAveragePooling2D": (*_NONE, "no", "no", "no", "yes"),
     "GlobalMaxPooling2D": (*_NONE, "no", "no", "no", "yes"),
     "TorchModuleWrapper": (*_NONE, "no", "no", "no", "yes"),
+    "DepthwiseConv2D": (*_NONE, "no", "no", "no", "yes"),
+    "SeparableConv2D": (*_NONE, "no", "no", "no", "yes"),
+    "Conv2DTranspose": (*_NONE, "no", "no", "no", "yes"),
+    "Conv3DTranspose": (*_NONE, "no", "no", "no", "yes"),
+    "MaxPooling3D": (*_NONE, "no", "no", "no", "yes"),
+    "AveragePooling3D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalAveragePooling3D": (*_NONE, "no", "no", "no", "yes"),
+    "GlobalMaxPooling3D": (*_NONE, "no", "no", "no", "yes"),
+    "ZeroPadding3D": (*_NONE, "no", "no", "no", "yes"),
+    "Cropping3D": (*_NONE, "no", "no", "no", "yes"),
+    "UpSampling3D": (*_NONE, "no", "no", "no", "yes"),
+    "Identity": (*_NONE, "no", "no", "no", "yes"),
+    "ActivityRegularization": (*_NONE, "no", "no", "no", "yes"),
+    "ReLU": (*_NONE, "no", "no", "no", "yes"),
+    "LeakyReLU": (*_NONE, "no", "no", "no", "yes"),
+    "ELU": (*_NONE, "no", "no", "no", "yes"),
+    "PReLU": (*_NONE, "no", "no", "no", "yes"),
+    "Softmax": (*_NONE, "no", "no", "no", "yes"),
+    "UnitNormalization": (*_NONE, "no", "no", "no", "yes"),
+    "RMSNormalization": (*_NONE, "no", "no", "no", "yes"),
+    "AlphaDropout": (*_NONE, "no", "yes", "identity", "yes"),  # a Dropout at inference
+    "SpatialDropout2D": (*_NONE, "no", "yes", "identity", "yes"),  # a Dropout at inference
+    "SpatialDropout3D": (*_NONE, "no", "yes", "identity", "yes"),  # a Dropout at inference
 }
 # Keras's other names for the convolution and pooling classes: the same classes, so the same rows.
 _ALIASES = {
@@ -246,7 +292,10 @@ _ALIASES = {
     "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D",
     "AvgPool2D": "AveragePooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
     "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
-    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D", "SeparableConvolution2D": "SeparableConv2D",
+    "Convolution2DTranspose": "Conv2DTranspose", "Convolution3DTranspose": "Conv3DTranspose",
+    "MaxPool3D": "MaxPooling3D", "AvgPool3D": "AveragePooling3D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
+    "GlobalMaxPool3D": "GlobalMaxPooling3D",
 }
 EXAMPLES.update({alias: EXAMPLES[name] for alias, name in _ALIASES.items()})
 EXPECTED.update({alias: EXPECTED[name] for alias, name in _ALIASES.items()})

@@ -326,3 +326,33 @@ def test_bad_inputs_say_what_was_expected():
         L.ConvLSTM2D(2, 3)(torch.zeros(1, 2, 2, 5, 1))
     with pytest.raises(ValueError, match=r"needs known spatial sizes and channels"):
         L.ConvLSTM1D(2, 3)(L.Input((None, None, 2)))
+
+
+def test_the_next_frame_model_of_the_conv_lstm_example_trains_like_keras(keras):
+    """keras-io's next-frame model (three ConvLSTM2D with BatchNormalization, a Conv3D sigmoid head, Adam): from
+    Keras's initial weights three epochs give Keras's losses and weights."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((16, 5, 12, 12, 1)) > 0.8).astype("float32")
+    y = np.roll(x, 1, axis=1)
+
+    def build(lib):
+        layers = lib.layers
+        inputs = layers.Input(shape=(None, 12, 12, 1))
+        h = layers.ConvLSTM2D(6, (5, 5), padding="same", return_sequences=True, activation="relu")(inputs)
+        h = layers.BatchNormalization()(h)
+        h = layers.ConvLSTM2D(6, (3, 3), padding="same", return_sequences=True, activation="relu")(h)
+        h = layers.BatchNormalization()(h)
+        h = layers.ConvLSTM2D(6, (1, 1), padding="same", return_sequences=True, activation="relu")(h)
+        outputs = layers.Conv3D(1, (3, 3, 3), activation="sigmoid", padding="same")(h)
+        model = lib.Model(inputs, outputs)
+        model.compile(loss=lib.losses.binary_crossentropy, optimizer=lib.optimizers.Adam())
+        return model
+
+    theirs, ours = build(keras), build(gated)
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history["loss"]
+    losses = ours.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(losses, expected, rtol=1e-5)
+    assert losses[-1] < losses[0]
+    for a, b in zip(theirs.get_weights(), ours.get_weights()):
+        np.testing.assert_allclose(b, np.asarray(a), atol=1e-5, rtol=0)

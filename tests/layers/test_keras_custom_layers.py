@@ -326,3 +326,38 @@ def test_weight_regularizers_and_constraints_of_add_weight_act_like_keras(keras)
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5)
     np.testing.assert_allclose(results[1][1], results[0][1], atol=ATOL)
     assert (results[1][1] >= 0).all()
+
+
+def test_a_custom_layer_whose_config_has_no_name_rebuilds_in_from_config_like_keras(keras):
+    """The functional API guide's CustomDense: ``__init__`` does not pass ``name`` on and ``get_config`` returns
+    only ``units``, so the layer entries of the model config name the layers and the calls still find them."""
+    def build(lib):
+        class CustomDense(lib.layers.Layer):
+            def __init__(self, units=32):
+                super().__init__()
+                self.units = units
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
+                self.b = self.add_weight(shape=(self.units,), initializer="random_normal")
+
+            def call(self, inputs):
+                return _matmul(lib)(inputs, self.w) + self.b
+
+            def get_config(self):
+                return {"units": self.units}
+
+        inputs = lib.Input((4,))
+        model = lib.Model(inputs, CustomDense(2)(CustomDense(3)(inputs)))
+        return model, CustomDense
+
+    x = _x(5, 4)
+    for lib in (keras, gated):
+        model, custom_dense = build(lib)
+        config = model.get_config()
+        assert [entry["name"] for entry in config["layers"]] == [layer.name for layer in model.layers]
+        rebuilt = lib.Model.from_config(config, custom_objects={"CustomDense": custom_dense})
+        rebuilt.set_weights(model.get_weights())
+        assert [layer.name for layer in rebuilt.layers] != [layer.name for layer in model.layers]  # new names...
+        np.testing.assert_allclose(np.asarray(rebuilt.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0)),
+                                   atol=1e-6)  # ...and the same graph

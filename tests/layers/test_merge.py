@@ -183,3 +183,37 @@ def test_mismatched_merge_inputs_are_clear_errors(call, match):
 def test_dot_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         Dot(**kwargs)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("add", {}), ("subtract", {}), ("multiply", {}), ("average", {}), ("maximum", {}), ("minimum", {}),
+    ("concatenate", {"axis": 1}), ("dot", {"axes": 2}),
+])
+def test_the_functional_merges_match_keras_on_arrays_and_in_a_model(keras, name, kwargs):
+    import gated
+    from gated import layers as L
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 3, 4)).astype("float32"), rng.standard_normal((2, 3, 4)).astype("float32")
+    expected = keras.ops.convert_to_numpy(getattr(keras.layers, name)([a, b], **kwargs))
+    out = getattr(L, name)([torch.as_tensor(a), torch.as_tensor(b)], **kwargs)
+    np.testing.assert_allclose(out.detach().numpy(), expected, atol=1e-6, rtol=0)
+    x, y = gated.Input((3, 4)), gated.Input((3, 4))
+    model = gated.Model([x, y], getattr(L, name)([x, y], **kwargs))
+    np.testing.assert_allclose(model.predict([a, b], verbose=0), expected, atol=1e-6, rtol=0)
+
+
+def test_layers_serialize_writes_keras_format_and_deserialize_reads_real_keras_configs(keras):
+    from gated import layers as L
+    ours = L.serialize(L.Dense(3, activation="relu", name="head"))
+    theirs = keras.layers.serialize(keras.layers.Dense(3, activation="relu", name="head"))
+    assert ours["class_name"] == theirs["class_name"] == "Dense"
+    assert set(ours["config"]) <= set(theirs["config"])
+    for layer in (keras.layers.Dense(3, activation="tanh"), keras.layers.GRU(4, return_sequences=True),
+                  keras.layers.Conv2DTranspose(2, 3, strides=2)):
+        rebuilt = L.deserialize(json.loads(json.dumps(keras.layers.serialize(layer))))
+        assert type(rebuilt).__name__ == type(layer).__name__
+        config = layer.get_config()
+        for key, value in rebuilt.get_config().items():
+            if key in config and key not in ("dtype", "name") and not isinstance(config[key], dict):
+                assert json.loads(json.dumps(value)) == json.loads(json.dumps(config[key])), key
+        assert rebuilt.get_config()["name"] == config["name"]

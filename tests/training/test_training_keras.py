@@ -175,3 +175,29 @@ def test_model_weights_round_trip_through_keras_order(keras):
     np.testing.assert_allclose(g_model.predict(x, verbose=0), k_model.predict(x, verbose=0), atol=1e-6)
     k_model.set_weights(g_model.get_weights())
     assert [w.shape for w in g_model.get_weights()] == [tuple(w.shape) for w in k_model.get_weights()]
+
+
+def test_lstm_batch_normalization_model_of_the_rnn_guide_matches_keras_after_an_epoch(keras):
+    """The guide's MNIST model (LSTM -> BatchNormalization -> Dense logits, plain SGD): weights and moving
+    statistics equal Keras's after an epoch, so what its test accuracy does over seeds is Keras's own noise."""
+    rng = np.random.default_rng(3)
+    x = rng.random((160, 28, 28)).astype("float32")
+    y = rng.integers(0, 10, size=160)
+
+    def build(lib, layers):
+        return lib.Sequential([layers.Input((None, 28)), layers.LSTM(64), layers.BatchNormalization(),
+                               layers.Dense(10)])
+
+    loss = lambda lib: lib.losses.SparseCategoricalCrossentropy(from_logits=True)  # noqa: E731
+    k_model = build(keras, keras.layers)
+    g_model = build(gated, gated.layers)
+    g_model.set_weights(k_model.get_weights())
+    k_model.compile(optimizer="sgd", loss=loss(keras), metrics=["accuracy"])
+    g_model.compile(optimizer="sgd", loss=loss(gated), metrics=["accuracy"])
+    k_hist = k_model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    g_hist = g_model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    assert_weights_close(k_model, g_model, atol=1e-5)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(g_hist.history[key], k_hist.history[key], atol=1e-5)
+    np.testing.assert_allclose(g_model.evaluate(x[:64], y[:64], verbose=0),
+                               k_model.evaluate(x[:64], y[:64], verbose=0), atol=1e-5)
