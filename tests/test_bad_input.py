@@ -168,11 +168,12 @@ ROWS = [
      ValueError, r"batch_size must be a positive integer, received 2\.5"),
     # dtypes and ragged lists
     ("string_x", "binary", lambda m: m.fit(np.full((16, 5, 3), "a"), Y_BINARY, verbose=0), TypeError,
-     r"x has dtype <U1 \(shape \(16, 5, 3\)\); expected numbers\. Encode strings as numbers first"),
+     r"GRU, units=4\) expects numeric input, but received an array of dtype <U1 and shape \(16, 5, 3\)\. "
+     r"Convert strings to numbers first"),
     ("object_y", "binary", lambda m: m.fit(X, np.array(["yes", "no"] * 8, dtype=object), verbose=0), TypeError,
      r"y has dtype object \(shape \(16,\)\); expected numbers"),
     ("string_labels_sparse", "sparse", lambda m: m.fit(X, np.array(["a", "b"] * 8), verbose=0), TypeError,
-     r"y has dtype <U1.*integer class ids for labels"),
+     r"y has dtype <U1.*Only model inputs \(x\) may be strings.*integer class ids"),
     ("ragged_python_list", "binary",
      lambda m: m.fit([[[0.1, 0.2, 0.3]], [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]], [0, 1], verbose=0), ValueError,
      r"x is a ragged nested list: its sequences have different lengths \(the first ones: 1, 2\).*"

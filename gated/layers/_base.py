@@ -835,6 +835,8 @@ def _zeros_like_placeholder(leaf: Any, size: int, device: torch.device | None, f
     if not isinstance(leaf, SymbolicTensor):
         return leaf
     shape = tuple(size if d is None else d for d in leaf.shape)
+    if leaf.dtype == "string" and not fill:
+        return np.full(shape, "", dtype=str)  # an array of empty strings in the place of Input(dtype='string')
     dtype = torch.bool if fill else leaf.dtype
     tensor = (torch.ones if fill else torch.zeros)(shape, dtype=dtype, device=device)
     mask = leaf._keras_mask

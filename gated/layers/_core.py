@@ -23,6 +23,7 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from ..saving import _registry
+from ..utils._arrays import string_array
 from ._base import Layer, WeightSpec, describe_array
 from ._merge import Add, Concatenate  # noqa: F401 - re-exported: their home is _merge.py
 from ._symbolic import Node, SymbolicTensor
@@ -399,9 +400,12 @@ class InputLayer(Layer):
         input_dtype = _INPUT_DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
         is_float = input_dtype is None or (isinstance(input_dtype, torch.dtype) and input_dtype.is_floating_point)
         super().__init__(name=name, dtype=input_dtype if is_float else None)
+        # "string": numpy arrays of str, for a TextVectorization or StringLookup that comes next (torch has no
+        # string tensors, so the placeholder's dtype is the name).
         self._input_dtype = self._dtype if is_float else input_dtype
-        if not isinstance(self._input_dtype, torch.dtype):
-            raise ValueError(f"InputLayer: unsupported dtype {dtype!r}.")
+        if not isinstance(self._input_dtype, torch.dtype) and self._input_dtype != "string":
+            raise ValueError(f"InputLayer: unsupported dtype {dtype!r}; expected 'string' or one of "
+                             f"{', '.join(_INPUT_DTYPES)}.")
         self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.built = True
         node = Node(self, (), {})
@@ -424,6 +428,10 @@ class InputLayer(Layer):
                 f"{self._describe()} expects input of shape {expected} (None: any size), but received "
                 f"{describe_array(inputs)}. Reshape the data, or declare Input(shape={received[1:]})."
             )
+
+    def _convert_inputs(self, x: Any) -> Any:
+        text = string_array(x)
+        return text if text is not None else super()._convert_inputs(x)  # strings go on to the text layers
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return inputs

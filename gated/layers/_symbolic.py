@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 Shape = tuple[int | None, ...]
@@ -27,7 +28,7 @@ class Node:
 @dataclass(eq=False)
 class SymbolicTensor:
     shape: Shape
-    dtype: torch.dtype = torch.float32
+    dtype: torch.dtype | str = torch.float32  # str: 'string', an Input(dtype='string')
     node: Node | None = None
     index: int = 0  # position among the node's outputs
     name: str | None = None
@@ -67,7 +68,7 @@ def shape_of(structure: Any) -> Any:
     """Shapes of a nested structure of tensors or symbolic tensors; batch and unknown sizes as None."""
     if isinstance(structure, SymbolicTensor):
         return tuple(structure.shape)
-    if isinstance(structure, torch.Tensor):
+    if isinstance(structure, (torch.Tensor, np.ndarray)):  # numpy: an array of strings for the text layers
         return tuple(structure.shape)
     if isinstance(structure, (list, tuple)):
         return [shape_of(s) for s in structure]

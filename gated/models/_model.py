@@ -25,6 +25,7 @@ from ..saving._weights import load_weights, save_weights
 from ..training._batch import outputs_list, targets_and_weights
 from ..training._resume import training_state as _training_progress
 from ..training._step import CompileMetrics
+from ..utils._arrays import string_array
 from ..utils._data_tuples import unpack_x_y_sample_weight
 from ..utils._tree import flatten_structure
 from ._summary import summary_text
@@ -195,6 +196,9 @@ class Model(Layer):
         # Each layer converts its own inputs (dtypes differ: Embedding takes integers); only move arrays here.
         if isinstance(x, torch.Tensor):
             return x
+        text = string_array(x)
+        if text is not None:
+            return text  # torch has no string tensors: the model's text layers read the numpy array
         array = np.asarray(x)
         if array.dtype == object or array.dtype.kind in "USV":
             return Layer._convert_one(self, x)  # raises the explanatory TypeError

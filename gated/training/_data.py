@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+from ..utils._arrays import string_array
 from ..utils._py_dataset import PyDataset, epoch_indices, read_batches
 from ..utils._tree import flatten_structure, map_structure
 from . import _distributed
@@ -32,8 +33,12 @@ def _check_batch_size(batch_size: Any, default: int = 32) -> int:
     return int(batch_size)
 
 
-def to_tensor(value: Any, device: torch.device, float_dtype: torch.dtype, what: str) -> torch.Tensor:
-    """One array-like as a tensor on ``device``: floats in the model's dtype, integers and booleans kept."""
+def to_tensor(value: Any, device: torch.device, float_dtype: torch.dtype, what: str,
+              strings: bool = False) -> torch.Tensor | np.ndarray:
+    """One array-like as a tensor on ``device``: floats in the model's dtype, integers and booleans kept. With
+    ``strings`` (model inputs), an array of strings is returned as it is, a numpy array (see ``string_array``)."""
+    if strings and (text := string_array(value)) is not None:
+        return text
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
@@ -48,10 +53,11 @@ def to_tensor(value: Any, device: torch.device, float_dtype: torch.dtype, what: 
                 "padding='post', dtype='float32'), and add a Masking layer (or mask_zero=True) to skip the padding."
             ) from None
         if array.dtype == object or array.dtype.kind in "USV":
-            raise TypeError(
-                f"{what} has dtype {array.dtype} (shape {array.shape}); expected numbers. Encode strings as numbers "
-                "first (integer class ids for labels, token ids for text)."
-            )
+            where = ("Only model inputs (x) may be strings, for a model that starts with TextVectorization or "
+                     "StringLookup; encode string targets as numbers (integer class ids, e.g. with StringLookup)."
+                     if not strings else "Encode them as numbers first, or start the model with TextVectorization "
+                     "or StringLookup, which read arrays of str.")
+            raise TypeError(f"{what} has dtype {array.dtype} (shape {array.shape}); expected numbers. {where}")
         tensor = torch.as_tensor(array)
     if tensor.is_floating_point() and tensor.dtype != float_dtype:
         tensor = tensor.to(float_dtype)
@@ -65,9 +71,9 @@ def _nested_numbers(value: Any) -> bool:
     return all(isinstance(leaf, (int, float, bool, np.number)) for leaf in flatten_structure(value))
 
 
-def check_finite(name: str, tensor: torch.Tensor) -> None:
+def check_finite(name: str, tensor: torch.Tensor | np.ndarray) -> None:
     """Raise ValueError naming the position of the first NaN or infinite value of a floating-point array."""
-    if not tensor.is_floating_point() and not tensor.is_complex():
+    if not isinstance(tensor, torch.Tensor) or (not tensor.is_floating_point() and not tensor.is_complex()):
         return
     bad = ~torch.isfinite(tensor)
     if not bool(bad.any()):
@@ -89,6 +95,13 @@ def check_finite(name: str, tensor: torch.Tensor) -> None:
 
 def _num_samples(structure: Any) -> int:
     return int(flatten_structure(structure)[0].shape[0])
+
+
+def _take(array: torch.Tensor | np.ndarray, index: torch.Tensor) -> torch.Tensor | np.ndarray:
+    """The rows ``index`` of a tensor, or of a numpy array of strings."""
+    if isinstance(array, np.ndarray):
+        return array[index.cpu().numpy()]
+    return array.index_select(0, index)
 
 
 @dataclass
@@ -113,7 +126,8 @@ class ArrayData:
 
         Under torchrun each batch is this rank's contiguous slice of the global batch, in rank 0's order."""
         n = self.num_samples
-        order = torch.randperm(n).to(flatten_structure(self.x)[0].device) if shuffle else None
+        tensors = [t for t in flatten_structure(self.x) if isinstance(t, torch.Tensor)]
+        order = torch.randperm(n).to(tensors[0].device if tensors else "cpu") if shuffle else None
         return self._iterate(_distributed.broadcast_order(order), steps)
 
     def _iterate(self, order: torch.Tensor | None, steps: int | None) -> Iterator[Batch]:
@@ -126,7 +140,7 @@ class ArrayData:
                 take = lambda t: t[start:stop]  # noqa: E731
             else:
                 index = order[start:stop]
-                take = lambda t: t.index_select(0, index)  # noqa: E731
+                take = lambda t: _take(t, index)  # noqa: E731
             yield (map_structure(take, self.x), None if self.y is None else map_structure(take, self.y),
                    None if self.sample_weight is None else map_structure(take, self.sample_weight))
 
@@ -277,7 +291,9 @@ class IterableData:
             raise ValueError(f"A batch of {self.what} must be x, (x,), (x, y) or (x, y, sample_weight); received a "
                              f"{type(item).__name__} of {len(item)} elements.")
         convert = lambda v: to_tensor(v, self.device, self.float_dtype, f"A batch of {self.what}")  # noqa: E731
-        return (map_structure(convert, x), None if y is None else map_structure(convert, y),
+        inputs = lambda v: to_tensor(v, self.device, self.float_dtype, f"A batch of {self.what}",  # noqa: E731
+                                     strings=True)
+        return (map_structure(inputs, x), None if y is None else map_structure(convert, y),
                 None if sw is None else map_structure(convert, sw))
 
 
@@ -306,13 +322,13 @@ def make_array_data(x: Any, y: Any, sample_weight: Any, batch_size: int, device:
         raise ValueError("No input data: pass x (an array, a list or dict of arrays, a Dataset, a DataLoader or a "
                          "generator).")
 
-    def convert(name: str, structure: Any) -> Any:
-        if _nested_numbers(structure):
-            return to_tensor(structure, device, float_dtype, name)
-        return map_structure(lambda v: to_tensor(v, device, float_dtype, name), structure)
+    def convert(name: str, structure: Any, strings: bool = False) -> Any:
+        if _nested_numbers(structure) or (strings and string_array(structure) is not None):
+            return to_tensor(structure, device, float_dtype, name, strings)
+        return map_structure(lambda v: to_tensor(v, device, float_dtype, name, strings), structure)
 
     prefix = f"{what}: " if what else ""
-    x = convert(prefix + "x", x)
+    x = convert(prefix + "x", x, strings=True)
     y = None if y is None else convert(prefix + "y", y)
     sample_weight = None if sample_weight is None else convert(prefix + "sample_weight", sample_weight)
     counts = {}

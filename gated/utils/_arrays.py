@@ -1,4 +1,5 @@
-"""Array helpers with Keras's semantics: ``to_categorical``, ``normalize`` and ``pad_sequences``."""
+"""Array helpers with Keras's semantics: ``to_categorical``, ``normalize`` and ``pad_sequences``; and
+``string_array``, which tells arrays of strings (kept as numpy arrays: torch has none) from numbers."""
 
 from __future__ import annotations
 
@@ -114,3 +115,20 @@ def pad_sequences(sequences: Sequence, maxlen: int | None = None, dtype: str | t
         else:
             padded[index, -len(kept):] = kept
     return padded
+
+
+def string_array(value: Any) -> np.ndarray | None:
+    """``value`` as a numpy array of str when it holds strings (dtype str/bytes, or objects that are all str or
+    bytes), else None. torch has no string tensors: such inputs stay numpy arrays for the text layers to read."""
+    if isinstance(value, torch.Tensor) or isinstance(value, (str, bytes)):
+        return None
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        return None
+    if array.dtype.kind in "US" and array.ndim > 0:
+        return array
+    if array.dtype == object and array.size and array.ndim > 0 and all(
+            isinstance(item, (str, bytes)) for item in array.flat):
+        return array
+    return None

@@ -66,9 +66,8 @@ def _ids(layer):
 
 
 def _strings(layer):
-    model = gated.Sequential([layer])  # built without an Input: a model cannot declare Input(dtype="string") yet
-    model.build((None, 1))
-    return model
+    x = L.Input((1,), dtype="string")
+    return gated.Model(x, layer(x))
 
 
 def _image(layer):

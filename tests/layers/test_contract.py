@@ -151,7 +151,7 @@ class Case:
     cell: bool = False  # called as cell(x_t, states); its models run it inside RNN
     model: Callable[[L.Layer], Any] | None = None  # how it sits in a model, when not called on Inputs directly
     covers: tuple[str, ...] = ()  # public classes checked through this case besides the layer's own
-    strings: bool = False  # text inputs (numpy arrays of str), which a model cannot take yet (see MODEL_CASES)
+    strings: bool = False  # text inputs: numpy arrays of str
     updates_state: bool = False  # a training call updates its non-trainable weights (BatchNormalization's moving
     # statistics): the fit step checks that they changed instead of that they stayed
 
@@ -398,11 +398,7 @@ NOT_LAYERS = {
                           "checked in tests/models/test_functional_keras.py",
 }
 
-# A model cannot take string inputs yet: gated's data path (training/_data.py to_tensor) and Model's input conversion
-# refuse arrays of strings, so the model-level checks of the text cases fail with that TypeError until both carry
-# them (strict: the first pass is reported, and the mark goes).
-_STRINGS_REFUSED = pytest.mark.xfail(raises=TypeError, strict=True, reason="gated's data path refuses string x")
-MODEL_CASES = [pytest.param(name, marks=_STRINGS_REFUSED) if case.strings else name for name, case in CASES.items()]
+MODEL_CASES = list(CASES)
 
 
 # ------------------------------------------------------------------------------------------ helpers

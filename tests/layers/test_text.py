@@ -517,14 +517,76 @@ def test_an_integer_lookup_model_predicts_saves_and_loads(tmp_path):
     assert lookup.capture_blocker() is not None  # the lookup runs on the host: no captured step
 
 
-@pytest.mark.xfail(raises=TypeError, strict=True, reason=(
-    "gated's data path refuses string arrays: training/_data.py to_tensor raises for dtype object/str, and "
-    "models/_model.py Model._convert_one_input does too; this passes once both hand string arrays to the layers"))
-def test_predict_on_an_array_of_strings():
+def _text_and_labels(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    words = np.array(["the", "a", "cat", "dog", "sat", "ran", "far", "down"])
+    texts = np.array([" ".join(rng.choice(words, size=rng.integers(1, 6))) for _ in range(n)])
+    return texts, np.array([float("cat" in t) for t in texts], dtype="float32")
+
+
+def test_predict_on_an_array_of_strings_is_the_layers_applied_in_turn():
     model = gated.Sequential([_adapted_text(), L.Embedding(12, 4), L.GRU(3), L.Dense(1)])
     model.build((None,))
-    out = model.predict(np.array(["the cat ran far", "a dog sat"]), verbose=0)
-    assert out.shape == (2, 1)
+    texts = np.array(["the cat ran far", "a dog sat", "", "THE CAT!"])
+    out = model.predict(texts, verbose=0, batch_size=3)
+    with torch.no_grad():
+        expected = model.layers[-1](model.layers[-2](model.layers[-3](model.layers[-4](texts))))
+    np.testing.assert_allclose(out, _np(expected), atol=1e-6)
+    np.testing.assert_allclose(model.predict(list(texts), verbose=0), out, atol=1e-6)  # a list of str alike
+
+
+def test_fit_evaluate_and_predict_take_strings_with_shuffling_and_a_validation_split():
+    texts, labels = _text_and_labels()
+    layer = L.TextVectorization(max_tokens=12, output_sequence_length=5)
+    layer.adapt(texts)
+    torch.manual_seed(0)
+    model = gated.Sequential([layer, L.Embedding(12, 8), L.GRU(8), L.Dense(1, activation="sigmoid")])
+    model.compile(gated.optimizers.Adam(0.03), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(texts, labels, epochs=12, batch_size=16, validation_split=0.25, shuffle=True, verbose=0)
+    assert len(history.history["val_loss"]) == 12 and np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]  # "cat" in the text is learnable
+    loss, accuracy = model.evaluate(texts, labels, verbose=0)
+    ids = torch.as_tensor(_np(layer(texts)))
+    same_from_ids = gated.Sequential(model.layers[1:])  # the same layers after the lookup, fed the ids
+    same_from_ids.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    np.testing.assert_allclose([loss, accuracy], same_from_ids.evaluate(ids, labels, verbose=0), rtol=1e-6)
+    assert accuracy > 0.9
+
+
+def test_a_functional_model_from_a_string_input_saves_loads_and_rebuilds(tmp_path):
+    texts, labels = _text_and_labels(24)
+    layer = L.TextVectorization(max_tokens=12, output_sequence_length=4)
+    layer.adapt(texts)
+    inputs = gated.Input((1,), dtype="string")
+    assert inputs.dtype == "string" and "dtype=string" in repr(inputs)
+    model = gated.Model(inputs, L.Dense(1)(L.GRU(3)(L.Embedding(12, 4)(layer(inputs)))))
+    model.compile("adam", "mse")
+    model.fit(texts[:, None], labels, epochs=1, batch_size=8, verbose=0)
+    expected = model.predict(texts[:, None], verbose=0)
+    model.save(tmp_path / "text.gated")
+    loaded = gated.models.load_model(tmp_path / "text.gated")
+    assert loaded.layers[0].dtype == "string" and loaded.get_config()["layers"][0]["config"]["dtype"] == "string"
+    np.testing.assert_allclose(loaded.predict(texts[:, None], verbose=0), expected, atol=0)
+    rebuilt = gated.Model.from_config(model.get_config())
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_allclose(rebuilt.predict(texts[:, None], verbose=0), expected, atol=1e-6)
+
+
+def test_strings_where_numbers_are_needed_are_clear_errors():
+    texts, labels = _text_and_labels(8)
+    layer = L.TextVectorization(max_tokens=12, output_sequence_length=4)
+    layer.adapt(texts)
+    model = gated.Sequential([layer, L.Embedding(12, 4), L.GRU(3), L.Dense(1)])
+    model.compile("adam", "mse")
+    with pytest.raises(TypeError, match=r"y has dtype <U\d+ .*Only model inputs \(x\) may be strings"):
+        model.fit(texts, texts, verbose=0)
+    numeric = gated.Model(inputs := gated.Input((1,), dtype="string"), L.Dense(2)(inputs))
+    with pytest.raises(TypeError, match=r"Dense.*expects numeric input, but received an array of dtype <U1"):
+        numeric.predict(np.array([["a"], ["b"]]), verbose=0)
+    with pytest.raises(ValueError, match=r"unsupported dtype 'text'; expected 'string' or one of int8"):
+        gated.Input((1,), dtype="text")
+    with pytest.raises(TypeError, match=r"x has dtype object .*expected numbers"):
+        model.predict(np.array([object(), object()]), verbose=0)
 
 
 def test_without_a_split_each_string_is_one_token_and_one_vector_per_sample():
