@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import datasets, plot, recipes
 from .._version import __version__
+from ._progress import RecipeProgress
 from ._sources import SERIES, align_lengths, as_float_list, describe_sources, load_labeled, load_series
 
 
@@ -70,27 +71,44 @@ def _classification_data(args):
     return train, test
 
 
-def _classify(args, cell: str, train, test, seed: int):
+def _classify(args, cell: str, train, test, seed: int, progress=None):
+    options = {"ensemble": getattr(args, "ensemble", None), "time_budget": getattr(args, "time_budget", 480.0),
+               "architecture": getattr(args, "architecture", "gru_fcn")}
     return recipes.train_classifier(train.x, train.y, None if test is None else test.x,
                                     None if test is None else test.y, cell=cell, units=args.units,
                                     epochs=args.epochs, batch_size=args.batch_size, seed=seed,
-                                    verbose=_fit_verbose(args))
+                                    verbose=_fit_verbose(args), progress=progress, **options)
+
+
+def _progress(args, what: str):
+    """The progress line on stderr, unless --no-progress or --verbose (per-epoch lines) asks otherwise."""
+    if getattr(args, "no_progress", False) or args.verbose:
+        return None
+    return RecipeProgress(what)
 
 
 def cmd_train(args) -> dict[str, Any]:
     plot = _plot_module(args)
     train, test = _classification_data(args)
+    classes = len(train.class_names or np.unique(train.y))
     _say(args, f"Training a {args.model.upper()} classifier on {train.name}: {len(train.x)} series of "
-               f"{train.x.shape[1]} steps x {train.x.shape[2]} channels, {len(train.class_names or ())} classes.")
-    result = _classify(args, args.model, train, test, args.seed)
-    out: dict[str, Any] = {"command": "train", "model": args.model, "parameters": result.parameters,
-                           "epochs": result.best_epoch, "train_seconds": round(result.train_seconds, 3)}
+               f"{train.x.shape[1]} steps x {train.x.shape[2]} channels, {classes} classes.")
+    result = _classify(args, args.model, train, test, args.seed, _progress(args, train.name))
+    out: dict[str, Any] = {"command": "train", "model": args.model, "architecture": args.architecture,
+                           "parameters": result.parameters, "epochs": result.best_epoch,
+                           "ensemble": len(result.members), "batch_size": result.budget.batch_size,
+                           "train_seconds": round(result.train_seconds, 3)}
     rows = []
     if test is not None and test.y is not None:
         baseline = float(np.mean(recipes.one_nn_euclidean(train.x, train.y, test.x) == test.y))
-        out.update(test_accuracy=result.test_accuracy, baseline_1nn_euclidean_accuracy=baseline)
-        rows = [[f"gated {args.model.upper()}", f"{result.test_accuracy:.4f}"], ["1-NN Euclidean", f"{baseline:.4f}"]]
-        _say(args, "\n" + _table(rows, ["model", "test accuracy"]))
+        out.update(test_accuracy=result.test_accuracy, test_balanced_accuracy=result.test_balanced_accuracy,
+                   baseline_1nn_euclidean_accuracy=baseline)
+        name = f"gated {args.model.upper()}" + (f" (ensemble of {len(result.members)})" if len(result.members) > 1
+                                               else "")
+        rows = [[name, f"{result.test_accuracy:.4f}", f"{result.test_balanced_accuracy:.4f}"],
+                ["1-NN Euclidean", f"{baseline:.4f}",
+                 f"{recipes.balanced_accuracy(test.y, recipes.one_nn_euclidean(train.x, train.y, test.x)):.4f}"]]
+        _say(args, "\n" + _table(rows, ["model", "test accuracy", "balanced accuracy"]))
     if args.save:
         recipes.save_classifier(result, args.save, train.class_names)
         out["saved"] = args.save
@@ -288,7 +306,7 @@ def cmd_demo(args) -> dict[str, Any]:
         (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
         _say(args, f"{step}/3  {text} ({len(x_train)} train / {len(x_test)} test series)")
         result = recipes.train_classifier(x_train, y_train, x_test, y_test, seed=args.seed, epochs=args.epochs,
-                                          verbose=_fit_verbose(args))
+                                          ensemble=1, verbose=_fit_verbose(args))
         baseline = float(np.mean(recipes.one_nn_euclidean(x_train, y_train, x_test) == y_test))
         out[name] = {"gru_test_accuracy": result.test_accuracy, "baseline_1nn_euclidean": baseline,
                      "train_seconds": result.train_seconds, "parameters": result.parameters}
@@ -302,7 +320,7 @@ def cmd_demo(args) -> dict[str, Any]:
     _say(args, f"3/3  Sunspots: forecast the last {horizon} yearly sunspot numbers (to 2008) from the "
                f"{len(history)} years before.")
     forecaster = recipes.train_forecaster(history, horizon, season=season, seed=args.seed,
-                                          epochs=min(args.epochs, 200), verbose=_fit_verbose(args))
+                                          epochs=200, verbose=_fit_verbose(args))
     predicted = forecaster.forecast(history)
     rows, results = [], {}
     for name, forecast in (("gated GRU", predicted), ("naive", recipes.naive_forecast(history, horizon)),

@@ -58,6 +58,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, received {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, received {value}")
+    return value
+
+
 def _series_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", help="value column of the CSV (default: the only one)")
     parser.add_argument("--missing", choices=("raise", "interpolate", "drop"), default="raise",
@@ -85,7 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", help="write training curves and a confusion matrix (PNG) into this folder")
     train.add_argument("--nproc", type=_positive, default=1,
                        help="data-parallel processes on this machine, via torchrun (default 1; docs/DISTRIBUTED.md)")
+    train.add_argument("--ensemble", type=_positive,
+                       help="models averaged (default: as many, up to 5, as fit in --time-budget)")
+    train.add_argument("--time-budget", type=_positive_float, default=480.0,
+                       help="seconds the default ensemble may take (default 480; one model is always trained)")
+    train.add_argument("--architecture", choices=("gru_fcn", "rnn"), default="gru_fcn",
+                       help="gru_fcn: convolutions beside a GRU (default); rnn: stacked recurrent layers only")
+    train.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     _common(train)
+    train.set_defaults(epochs=None, batch_size=None)
 
     forecast = command("forecast", "train on all but the last H values and forecast them",
                        "gated forecast --csv sales.csv --column units --horizon 12 --season 12")
@@ -136,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(info, training=False)
 
     demo = command("demo", "the default GRU recipes on built-in data against baselines (about a minute)", "gated demo")
-    demo.add_argument("--epochs", type=_positive, default=150, help="maximum epochs per model (default 150)")
+    demo.add_argument("--epochs", type=_positive, default=40,
+                      help="epochs of each classifier (GRU-FCN, one model; default 40)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--json", action="store_true", help="print one final JSON line with all results")
     demo.add_argument("--verbose", action="store_true", help="show per-epoch progress")

@@ -32,7 +32,11 @@ def _builtin_split(name: str, part: str) -> Labeled:
 
 def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = None,
                  label_column: str | int = 0) -> Labeled:
-    """Sequences and labels from a built-in name (its official ``part``) or a file."""
+    """Sequences and labels from a built-in name (its official ``part``) or a file.
+
+    A .npz file that holds both splits (tslearn's ``X_train``/``y_train``/``X_test``/``y_test``) gives the
+    ``part`` asked for; one with ``x``/``y`` gives those for either part.
+    """
     if source in CLASSIFICATION:
         return _builtin_split(source, part)
     if not os.path.exists(source):
@@ -44,7 +48,7 @@ def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = N
     elif lower.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
         data = read_csv_table(source, label_column=label_column, class_names=class_names)
     elif lower.endswith(".npz"):
-        data = read_npz(source, class_names=class_names)
+        data = read_npz(source, class_names=class_names, part=part)
     else:
         raise ValueError(f"Cannot tell the format of '{source}' from its name; use a .ts, .csv or .npz file.")
     x = np.asarray(data.x, dtype=np.float32)

@@ -2,7 +2,7 @@
 
 Readers (each returns a tuple that also carries what the file said, see ``SequenceData`` and ``TimeSeries``):
 ``read_ts`` (UCR/UEA ``.ts``), ``read_csv_table`` (one series per row plus a label column), ``read_csv_series``
-(a long table: a time column and value columns), ``read_npz`` (x and y by key). A malformed file raises
+(a long table: a time column and value columns), ``read_npz`` (x and y by key), ``read_tsf`` (the Monash forecasting archive's ``.tsf``). A malformed file raises
 ``FileFormatError``, a ValueError whose message names the file, the line and the problem.
 
 Time-series tools: ``make_windows`` (lookback/horizon windows), ``chronological_split``, ``fill_missing``,
@@ -16,8 +16,10 @@ from ._npz import read_npz
 from ._scalers import MinMaxScaler, StandardScaler
 from ._timeseries import chronological_split, fill_missing, make_windows
 from ._ts import read_ts
+from ._tsf import TsfData, read_tsf
 
 __all__ = [
     "FileFormatError", "MinMaxScaler", "SequenceData", "StandardScaler", "TimeSeries", "chronological_split",
-    "fill_missing", "make_windows", "read_csv_series", "read_csv_table", "read_npz", "read_ts",
+    "fill_missing", "make_windows", "read_csv_series", "read_csv_table", "read_npz", "read_ts", "read_tsf",
+    "TsfData",
 ]

@@ -13,17 +13,33 @@ from ._files import FileFormatError, display_name
 from ._labels import encode_labels
 
 
+_PARTS = ("train", "test")
+
+
+def _split_keys(part: str, keys: tuple[str, ...], labeled: bool) -> tuple[str, str | None] | None:
+    """The ``(x, y)`` keys of ``part`` in a file that stores both splits, or None when it does not."""
+    for x_key in (f"X_{part}", f"x_{part}"):  # tslearn's UCR cache, then Keras-style names
+        if x_key in keys and (not labeled or f"y_{part}" in keys):
+            return x_key, f"y_{part}" if labeled else None
+    return None
+
+
 def read_npz(path: str | os.PathLike, *, x_key: str = "x", y_key: str | None = "y", lengths_key: str | None = None,
-             class_names: Sequence[str] | None = None) -> SequenceData:
+             class_names: Sequence[str] | None = None, part: str | None = None) -> SequenceData:
     """Read ``(x, y)`` from a ``.npz`` archive (``numpy.savez``/``savez_compressed``) by key.
 
     ``x`` comes back exactly as stored (dtype and shape). ``y`` integer or float arrays come back as stored;
     string labels become int64 class ids 0..K-1, classes in sorted order or in the order of ``class_names``.
     ``y_key=None`` reads unlabeled data. ``lengths_key`` names an array of real lengths for padded x (default: the
     full length x.shape[1] for every sample). Pickled (object) arrays are refused: they could run code.
-    Keras-style files with ``x_train``/``y_train``/``x_test``/``y_test`` are read one split at a time:
-    ``read_npz(path, x_key='x_train', y_key='y_train')``.
+    Files that hold both splits are read one split at a time. ``part='train'`` or ``part='test'`` picks that
+    split's pair when the file has it: ``X_train``/``y_train`` and ``X_test``/``y_test`` (the keys of tslearn's UCR
+    cache), or Keras-style ``x_train``/``y_train``/``x_test``/``y_test``; a file without them is read by
+    ``x_key``/``y_key`` as before. Without ``part``, name the keys: ``read_npz(path, x_key='X_train',
+    y_key='y_train')``.
     """
+    if part is not None and part not in _PARTS:
+        raise ValueError(f"read_npz: part must be None, 'train' or 'test'; received {part!r}.")
     name = display_name(path)
     try:
         archive = np.load(path, allow_pickle=False)
@@ -39,6 +55,14 @@ def read_npz(path: str | os.PathLike, *, x_key: str = "x", y_key: str | None = "
                                           "save x and y with numpy.savez(path, x=x, y=y)")
     with archive:
         keys = tuple(archive.files)
+        split = None if part is None else _split_keys(part, keys, y_key is not None)
+        if split is not None:
+            x_key, y_key = split
+        elif part is not None and x_key not in keys:
+            expected = f"'X_{part}' and 'y_{part}' (tslearn's UCR cache)" if y_key is not None else f"'X_{part}'"
+            raise FileFormatError(name, None, f"has neither {expected} nor {x_key!r} (x_key) for the {part} split; "
+                                              f"its arrays are {keys}. Save the splits with numpy.savez(path, "
+                                              f"X_train=..., y_train=..., X_test=..., y_test=...)")
 
         def get(key: str, argument: str) -> np.ndarray:
             if key not in keys:

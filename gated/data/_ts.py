@@ -2,7 +2,8 @@
 
 A data line holds the series' dimensions (channels) separated by ':', each a comma-separated list of values
 ('?' for a missing value), then, where the header says ``@classLabel true`` or ``@targetLabel true``, the label.
-With ``@timeStamps true`` every value is written ``(timestamp,value)``. Lines starting with '#' are comments.
+With ``@timeStamps true`` every value is written ``(timestamp,value)``. Lines starting with '#' (or '%', as some
+archive files write them) are comments.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def read_ts(path: str | os.PathLike, *, padded: bool = True, maxlen: int | None 
         for number, raw in lines(handle, name):
             last = number
             line = raw.strip()
-            if not line or line.startswith("#"):
+            if not line or line.startswith(("#", "%")):
                 continue
             if line.startswith("@"):
                 if in_data:

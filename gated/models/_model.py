@@ -31,6 +31,17 @@ from ..utils._tree import flatten_structure
 from ._summary import summary_text
 
 
+def _check_unique_names(layers: list[Layer]) -> None:
+    """As Keras: two layers of one functional model may not share a name (their weights are stored by name)."""
+    counts: dict[str, int] = {}
+    for layer in layers:
+        counts[layer.name] = counts.get(layer.name, 0) + 1
+    for name, count in counts.items():
+        if count > 1:
+            raise ValueError(f'The name "{name}" is used {count} times in the model. All operation names should be '
+                             "unique: give each layer (or nested model) its own name=.")
+
+
 class Model(Layer):
     """``Model(inputs, outputs, name=None)`` for the functional API, or a base class to subclass.
 
@@ -65,6 +76,7 @@ class Model(Layer):
             if inputs is None or outputs is None:
                 raise ValueError("A functional Model needs both inputs= and outputs=.")
             self._graph = Graph(inputs, outputs)
+            _check_unique_names(self._graph.all_layers)
             self._graph_layers = torch.nn.ModuleList(self._graph.called_layers)
             self.built = True
 

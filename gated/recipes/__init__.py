@@ -1,9 +1,10 @@
 """Default recipes: the models ``gated train`` and ``gated forecast`` build, with the baselines beside them."""
 
 from ._baselines import forecast_errors, naive_forecast, one_nn_euclidean, seasonal_naive_forecast
-from ._classify import ClassificationResult, build_classifier, train_classifier
+from ._classify import ClassificationResult, balanced_accuracy, build_classifier, train_classifier
+from ._estimators import GRUClassifier
 from ._forecast import ForecastResult, build_forecaster, train_forecaster
 from ._saved import load_recipe, save_classifier, save_forecaster
 
-__all__ = ["ClassificationResult", "ForecastResult", "build_classifier", "build_forecaster", "train_forecaster", "forecast_errors", "naive_forecast", "one_nn_euclidean",
+__all__ = ["ClassificationResult", "GRUClassifier", "balanced_accuracy", "ForecastResult", "build_classifier", "build_forecaster", "train_forecaster", "forecast_errors", "naive_forecast", "one_nn_euclidean",
            "seasonal_naive_forecast", "train_classifier", "load_recipe", "save_classifier", "save_forecaster"]

@@ -1,16 +1,27 @@
 """The default sequence-classification recipe: what ``gated train`` runs.
 
-Steps: find each series' padding (all-zero trailing steps, as the .ts reader pads), standardise every channel with
-statistics of the training series only, hold out a stratified validation part of the TRAINING data, train a
-recurrent classifier with early stopping on that validation loss (restoring the best epoch), then refit on all the
-training data for that many epochs. The test set is touched once, at the end.
+1. Preparation, fitted on the training series only: each series' padding is found (trailing all-zero steps, as the
+   .ts reader pads variable-length series); every channel is standardised with the training set's statistics, and
+   beside it the same channel standardised within each series (its shape whatever its level), so the network sees
+   2 x C channels. Padded steps stay exactly 0 and are masked through every layer (``_network.py``).
+2. The network: GRU-FCN (``build_network``): convolution blocks with a global average beside a GRU; series longer
+   than ``max_length`` steps are averaged down to it first (the cost of a convolution grows with the length).
+3. A budget in optimizer steps, scaled to the data (``training_budget``): small sets get many epochs, large sets
+   enough passes; Adam with a linear warmup and a cosine decay over the budget.
+4. Model selection on TRAINING data only: a stratified part of the training series is held out, the recipe trains
+   on the rest over the whole budget and the step where the (smoothed) validation loss is lowest is kept.
+5. Refit on all training series, stopped at that step, ``ensemble`` times with different seeds; the prediction is
+   the mean of the members' probabilities (by default as many members, up to 5, as fit in ``time_budget``).
+The test set is touched once, at the end.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,10 +29,13 @@ from .. import callbacks as _callbacks
 from .. import layers as L
 from .. import optimizers as _optimizers
 from ..data import StandardScaler
-from ..models import Sequential
+from ..models import Model, Sequential
+from ..optimizers import schedules as _schedules
 from ..utils import set_random_seed
+from ._network import average_of, build_network
 
 CELLS = ("gru", "lstm", "simple_rnn", "mingru")
+MAX_MEMBERS = 5
 
 
 def _as_3d(x: Any, what: str) -> np.ndarray:
@@ -35,10 +49,14 @@ def _as_3d(x: Any, what: str) -> np.ndarray:
 
 
 def series_lengths(x: np.ndarray) -> np.ndarray:
-    """Real length of each padded series: the steps before the trailing run of all-zero steps."""
+    """Real length of each padded series: the steps before the trailing run of all-zero steps.
+
+    A series that is zero everywhere is a real series of zeros (full length), not one made of padding only: a
+    classifier must still give it a prediction.
+    """
     nonzero = np.any(x != 0, axis=2)  # (N, T)
     last = x.shape[1] - np.argmax(nonzero[:, ::-1], axis=1)
-    return np.where(nonzero.any(axis=1), last, 0)
+    return np.where(nonzero.any(axis=1), last, x.shape[1])
 
 
 def _padding_mask(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -47,10 +65,15 @@ def _padding_mask(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Preprocessor:
-    """Per-channel standardisation fitted on training series; padded steps stay exactly 0 (for Masking)."""
+    """Per-channel standardisation fitted on training series; padded steps stay exactly 0 (for masking).
+
+    With ``series_channels`` each channel is also standardised within each series (over its real steps), appended
+    after the globally standardised channels: (N, T, C) -> (N, T, 2C).
+    """
 
     scaler: StandardScaler = field(default_factory=StandardScaler)
     padded: bool = False
+    series_channels: bool = False
 
     def fit(self, x: np.ndarray) -> "Preprocessor":
         lengths = series_lengths(x)
@@ -61,13 +84,26 @@ class Preprocessor:
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         lengths = series_lengths(x)
-        scaled = self.scaler.transform(x.astype(np.float64))
-        return np.where(_padding_mask(x, lengths)[..., None], scaled, 0.0).astype(np.float32)
+        keep = _padding_mask(x, lengths)[..., None]  # (N, T, 1)
+        parts = [self.scaler.transform(x.astype(np.float64))]
+        if self.series_channels:
+            real = np.where(keep, x.astype(np.float64), np.nan)
+            with warnings.catch_warnings():  # 'mean of empty slice' for an all-padding series: replaced below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(real, axis=1, keepdims=True)
+                std = np.nanstd(real, axis=1, keepdims=True)
+            parts.append((x - np.nan_to_num(mean)) / np.where(np.nan_to_num(std) > 1e-8, std, 1.0))
+        scaled = np.concatenate(parts, axis=2)
+        out = np.where(keep, scaled, 0.0).astype(np.float32)
+        # A real step whose every value scales to exactly 0 would read as padding; nudge it off 0.
+        collide = keep[..., 0] & ~np.any(out != 0, axis=2)
+        out[collide, 0] = np.float32(1e-6)
+        return out
 
 
 def build_classifier(timesteps: int | None, channels: int, classes: int, *, cell: str = "gru", units: int = 64,
                      dropout: float = 0.2, masked: bool = False) -> Sequential:
-    """Two stacked recurrent layers (the first bidirectional) and a softmax head."""
+    """The recurrent-only alternative: two stacked recurrent layers (the first bidirectional) and a softmax head."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}; received {cell!r}.")
     layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN, "mingru": L.MinGRU}[cell]
@@ -105,9 +141,57 @@ def smoothed_best_epoch(val_loss: list[float], window: int = 5) -> int:
     return int(np.argmin(smooth)) + 1
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long the recipe trains: ``steps`` optimizer steps of ``batch_size`` series (``epochs`` passes)."""
+
+    batch_size: int
+    steps_per_epoch: int
+    epochs: int
+
+    @property
+    def steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+
+def training_budget(samples: int, *, batch_size: int | None = None, min_steps: int = 1500, max_steps: int = 4000,
+                    min_epochs: int = 30, epochs: int | None = None) -> Budget:
+    """The default budget: batches of 8-32 series (about a tenth of the set), at least ``min_epochs`` passes and
+    ``min_steps`` steps, at most ``max_steps`` steps (unless ``min_epochs`` needs more). ``epochs`` overrides."""
+    if batch_size is None:
+        batch_size = int(min(32, max(8, 2 ** math.floor(math.log2(max(samples / 10, 1))))))
+    batch_size = min(batch_size, samples)
+    per_epoch = math.ceil(samples / batch_size)
+    if epochs is None:
+        epochs = max(min_epochs, math.ceil(min_steps / per_epoch))
+        epochs = max(min(epochs, max_steps // per_epoch), min(min_epochs, epochs))
+    return Budget(batch_size, per_epoch, int(epochs))
+
+
+class _Progress(_callbacks.Callback):
+    """Reports each epoch to ``report`` (see ``train_classifier``)."""
+
+    def __init__(self, report: Callable[[dict], None], stage: str, member: int, members: int, epochs: int,
+                 steps_per_epoch: int, started: float, estimate: Callable[[float], float]):
+        super().__init__()
+        self.report, self.stage, self.member, self.members = report, stage, member, members
+        self.epochs, self.steps_per_epoch, self.started, self.estimate = epochs, steps_per_epoch, started, estimate
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        fraction = (epoch + 1) / self.epochs
+        self.report({"stage": self.stage, "member": self.member, "members": self.members, "epoch": epoch + 1,
+                     "epochs": self.epochs, "step": (epoch + 1) * self.steps_per_epoch,
+                     "steps": self.epochs * self.steps_per_epoch, "loss": logs.get("loss"),
+                     "val_accuracy": logs.get("val_accuracy"), "elapsed": time.perf_counter() - self.started,
+                     "remaining": self.estimate(fraction)})
+
+
 @dataclass
 class ClassificationResult:
-    model: Sequential
+    """A trained recipe: its members (one or more models averaged), the preparation, and what selection chose."""
+
+    model: Model
     preprocessor: Preprocessor
     history: dict[str, list[float]]
     best_epoch: int
@@ -115,54 +199,149 @@ class ClassificationResult:
     parameters: int
     test_accuracy: float | None = None
     test_predictions: np.ndarray | None = None
+    members: list = field(default_factory=list)  # the ensemble's models; ``model`` is their average as one model
+    test_balanced_accuracy: float | None = None
+    budget: Budget | None = None
+
+    def __post_init__(self):
+        if not self.members:
+            self.members = [self.model]
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """(N, classes) probabilities for raw (unscaled) series: the mean over the ensemble's members."""
+        prepared = self.preprocessor.transform(_as_3d(x, "x"))
+        return self.model.predict(prepared, verbose=0, batch_size=64)
 
     def predict(self, x: Any) -> np.ndarray:
         """Class ids for raw (unscaled) series."""
-        probabilities = self.model.predict(self.preprocessor.transform(_as_3d(x, "x")), verbose=0)
-        return probabilities.argmax(-1)
+        return self.predict_proba(x).argmax(-1)
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean over the classes present in ``y_true`` of each class's recall."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+def _class_ids(y: Any, what: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.number) or (y < 0).any() or (y != np.round(y)).any():
+        raise ValueError(f"{what} must be a 1-D array of integer class ids 0..C-1; received dtype {y.dtype}, shape "
+                         f"{y.shape}. Map labels to ids first (e.g. np.unique(labels, return_inverse=True)), or use "
+                         "gated.recipes.GRUClassifier, which takes labels of any kind.")
+    return y.astype(np.int64)
 
 
 def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any = None, *, cell: str = "gru",
-                     units: int = 64, epochs: int = 150, batch_size: int = 16, learning_rate: float = 1e-3,
-                     validation_fraction: float = 0.2, patience: int = 30, refit: bool = True, seed: int = 0,
-                     verbose: int = 0, callbacks: list | None = None) -> ClassificationResult:
-    """Train the default classifier on (x_train, y_train); evaluate on (x_test, y_test) when given."""
+                     architecture: str = "gru_fcn", units: int = 64, filters: tuple[int, ...] = (64, 128, 64),
+                     max_length: int = 256, epochs: int | None = None, batch_size: int | None = None,
+                     learning_rate: float = 1e-3, validation_fraction: float = 0.2, ensemble: int | None = None,
+                     time_budget: float = 480.0, class_weight: str | None = "balanced", refit: bool = True,
+                     seed: int = 0, verbose: int = 0, callbacks: list | None = None,
+                     progress: Callable[[dict], None] | None = None) -> ClassificationResult:
+    """Train the default classifier on (x_train, y_train); evaluate on (x_test, y_test) when given.
+
+    x: (N, T, C) float series (variable-length series zero-padded at the end), y: (N,) integer class ids.
+    ``epochs`` / ``batch_size`` override the budget (``training_budget``); ``ensemble`` fixes the number of members
+    (default: as many, up to 5, as the selection run says fit in ``time_budget`` seconds, at least one);
+    ``class_weight='balanced'`` weighs each class by the inverse of its frequency (None: every series alike);
+    ``architecture='rnn'`` is the recurrent-only alternative (``build_classifier``). ``progress`` receives one
+    dict per epoch: stage ('selection' or 'refit'), member, members, epoch, epochs, step, steps, loss,
+    val_accuracy, elapsed and remaining (estimated) seconds.
+    """
     x_train = _as_3d(x_train, "x_train")
-    y_train = np.asarray(y_train).astype(np.int64)
+    y_train = _class_ids(y_train, "y_train")
     if len(x_train) != len(y_train):
         raise ValueError(f"x_train has {len(x_train)} series but y_train has {len(y_train)} labels.")
+    if architecture not in ("gru_fcn", "rnn"):
+        raise ValueError(f"architecture must be 'gru_fcn' or 'rnn'; received {architecture!r}.")
+    if ensemble is not None and (isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1):
+        raise ValueError(f"ensemble must be a positive number of models; received {ensemble!r}.")
     classes = int(y_train.max()) + 1
+    started = time.perf_counter()
     set_random_seed(seed)
-    preprocessor = Preprocessor().fit(x_train)
+    preprocessor = Preprocessor(series_channels=architecture == "gru_fcn").fit(x_train)
     x = preprocessor.transform(x_train)
     rng = np.random.default_rng(seed)
     fit_idx, val_idx = stratified_split(y_train, validation_fraction, rng)
+    budget = training_budget(len(fit_idx), batch_size=batch_size, epochs=epochs)
+    full = training_budget(len(x), batch_size=budget.batch_size, epochs=budget.epochs)
+    weights = _class_weights(y_train, classes) if class_weight == "balanced" else None
+    if class_weight not in ("balanced", None):
+        raise ValueError(f"class_weight must be 'balanced' or None; received {class_weight!r}.")
 
-    def new_model() -> Sequential:
-        model = build_classifier(x.shape[1], x.shape[2], classes, cell=cell, units=units,
-                                 masked=preprocessor.padded)
-        model.compile(optimizer=_optimizers.Adam(learning_rate, clipnorm=1.0),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    def new_model(steps: int, member: int = 0) -> Model:
+        if architecture == "rnn":
+            model = build_classifier(x.shape[1], x.shape[2], classes, cell=cell, units=units,
+                                     masked=preprocessor.padded)
+        else:
+            model = build_network(x.shape[1], x.shape[2], classes, filters=tuple(filters), units=units, cell=cell,
+                                  masked=preprocessor.padded, max_length=max_length, name=f"member{member}")
+        warmup = max(1, steps // 20)
+        schedule = _schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, steps - warmup),
+                                          warmup_target=learning_rate, warmup_steps=warmup)
+        model.compile(optimizer=_optimizers.Adam(schedule, clipnorm=1.0), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
         return model
 
-    start = time.perf_counter()
-    model = new_model()
-    stop = _callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    slow = _callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 3))
+    def report(stage: str, member: int, members: int, run: Budget, estimate: Callable[[float], float]) -> list:
+        if progress is None:
+            return []
+        return [_Progress(progress, stage, member, members, run.epochs, run.steps_per_epoch, started, estimate)]
+
+    selection_started = time.perf_counter()
+    model = new_model(budget.steps)
+    guess = {"members": ensemble or MAX_MEMBERS}
+
+    def selection_left(fraction: float) -> float:
+        spent = time.perf_counter() - selection_started
+        per_run = spent / max(fraction, 1e-9)
+        return per_run * (1 - fraction) + per_run * guess["members"]
+
     history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
-                        epochs=epochs, batch_size=batch_size, verbose=verbose,
-                        callbacks=[stop, slow] + list(callbacks or []))
-    best_epoch = smoothed_best_epoch(history.history["val_loss"])
+                        epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose, class_weight=weights,
+                        callbacks=report("selection", 0, 0, budget, selection_left) + list(callbacks or []))
+    selection_seconds = time.perf_counter() - selection_started
     record = history.history
+    best_epoch = smoothed_best_epoch(record["val_loss"])
+    members: list[Model] = [model]
     if refit:
-        set_random_seed(seed)
-        model = new_model()
-        model.fit(x, y_train, epochs=best_epoch, batch_size=batch_size, verbose=verbose)
-    result = ClassificationResult(model, preprocessor, record, best_epoch, time.perf_counter() - start,
-                                  model.count_params())
+        # The refit sees all series: the same number of epochs means more steps; the schedule runs over them all.
+        run = Budget(full.batch_size, full.steps_per_epoch, best_epoch)
+        per_member = selection_seconds * (run.steps / max(budget.steps, 1))
+        count = ensemble or int(max(1, min(MAX_MEMBERS, (time_budget - selection_seconds) // max(per_member, 1e-9))))
+        guess["members"] = count
+        members = []
+        for member in range(count):
+            set_random_seed(seed * 1000 + member)
+            model = new_model(full.steps, member + 1)
+            member_started = time.perf_counter()
+
+            def refit_left(fraction: float, member=member, member_started=member_started) -> float:
+                spent = time.perf_counter() - member_started
+                per_run = spent / max(fraction, 1e-9)
+                return per_run * (1 - fraction) + per_run * (count - member - 1)
+
+            model.fit(x, y_train, epochs=run.epochs, batch_size=run.batch_size, verbose=verbose,
+                      class_weight=weights, callbacks=report("refit", member + 1, count, run, refit_left))
+            members.append(model)
+    result = ClassificationResult(average_of(members), preprocessor, record, best_epoch, time.perf_counter() - started,
+                                  sum(m.count_params() for m in members), members=members, budget=budget)
     if x_test is not None:
         predictions = result.predict(x_test)
         result.test_predictions = predictions
         if y_test is not None:
-            result.test_accuracy = float(np.mean(predictions == np.asarray(y_test)))
+            y_test = np.asarray(y_test)
+            result.test_accuracy = float(np.mean(predictions == y_test))
+            result.test_balanced_accuracy = balanced_accuracy(y_test, predictions)
     return result
+
+
+def _class_weights(y: np.ndarray, classes: int) -> dict[int, float] | None:
+    """Inverse class frequencies normalised to mean 1 over the series; None when the classes are balanced."""
+    counts = np.bincount(y, minlength=classes).astype(np.float64)
+    present = counts > 0
+    if counts[present].min() == counts[present].max():
+        return None
+    weights = np.where(present, len(y) / (present.sum() * np.maximum(counts, 1)), 0.0)
+    return {int(c): float(w) for c, w in enumerate(weights) if present[c]}

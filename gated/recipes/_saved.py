@@ -21,7 +21,7 @@ KIND = "gated.recipe"
 
 def save_classifier(result: ClassificationResult, path: str | os.PathLike, class_names: Any = None) -> None:
     state = {"kind": KIND, "task": "classification", "scaler": result.preprocessor.scaler.get_config(),
-             "padded": result.preprocessor.padded,
+             "padded": result.preprocessor.padded, "series_channels": result.preprocessor.series_channels,
              "class_names": None if class_names is None else [str(c) for c in class_names]}
     save_model(result.model, path, extra_state=state)
 
@@ -40,7 +40,8 @@ def load_recipe(path: str | os.PathLike) -> tuple[str, Any, dict[str, Any]]:
                          "forecast --save', so it carries no scaling or labels. Load it with gated.load_model().")
     model = load_model(path, compile=False)
     if state["task"] == "classification":
-        preprocessor = Preprocessor(StandardScaler.from_config(state["scaler"]), bool(state["padded"]))
+        preprocessor = Preprocessor(StandardScaler.from_config(state["scaler"]), bool(state["padded"]),
+                                    bool(state.get("series_channels", False)))
         return "classification", ClassificationResult(model, preprocessor, {}, 0, 0.0, model.count_params()), state
     result = ForecastResult(model, int(state["lookback"]), int(state["horizon"]), float(state["scale"]), {}, 0, 0.0,
                             model.count_params())
