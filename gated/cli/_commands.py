@@ -72,7 +72,8 @@ def _classification_data(args):
 
 
 def _classify(args, cell: str, train, test, seed: int, progress=None):
-    options = {"ensemble": getattr(args, "ensemble", None), "time_budget": getattr(args, "time_budget", 480.0),
+    # gated compare has no --ensemble: one model per cell, the same budget for each
+    options = {"ensemble": getattr(args, "ensemble", 1), "time_budget": getattr(args, "time_budget", 480.0),
                "architecture": getattr(args, "architecture", "gru_fcn")}
     return recipes.train_classifier(train.x, train.y, None if test is None else test.x,
                                     None if test is None else test.y, cell=cell, units=args.units,
@@ -100,14 +101,15 @@ def cmd_train(args) -> dict[str, Any]:
                            "train_seconds": round(result.train_seconds, 3)}
     rows = []
     if test is not None and test.y is not None:
-        baseline = float(np.mean(recipes.one_nn_euclidean(train.x, train.y, test.x) == test.y))
+        nearest = recipes.one_nn_euclidean(train.x, train.y, test.x)
+        baseline = float(np.mean(nearest == test.y))
         out.update(test_accuracy=result.test_accuracy, test_balanced_accuracy=result.test_balanced_accuracy,
                    baseline_1nn_euclidean_accuracy=baseline)
         name = f"gated {args.model.upper()}" + (f" (ensemble of {len(result.members)})" if len(result.members) > 1
                                                else "")
         rows = [[name, f"{result.test_accuracy:.4f}", f"{result.test_balanced_accuracy:.4f}"],
                 ["1-NN Euclidean", f"{baseline:.4f}",
-                 f"{recipes.balanced_accuracy(test.y, recipes.one_nn_euclidean(train.x, train.y, test.x)):.4f}"]]
+                 f"{recipes.balanced_accuracy(test.y, nearest):.4f}"]]
         _say(args, "\n" + _table(rows, ["model", "test accuracy", "balanced accuracy"]))
     if args.save:
         recipes.save_classifier(result, args.save, train.class_names)

@@ -32,9 +32,9 @@ from ..data import StandardScaler
 from ..models import Model, Sequential
 from ..optimizers import schedules as _schedules
 from ..utils import set_random_seed
-from ._network import average_of, build_network
+from ._network import RECURRENT, average_of, build_network
 
-CELLS = ("gru", "lstm", "simple_rnn", "mingru")
+CELLS = tuple(RECURRENT)
 MAX_MEMBERS = 5
 
 
@@ -106,7 +106,7 @@ def build_classifier(timesteps: int | None, channels: int, classes: int, *, cell
     """The recurrent-only alternative: two stacked recurrent layers (the first bidirectional) and a softmax head."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}; received {cell!r}.")
-    layer = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN, "mingru": L.MinGRU}[cell]
+    layer = RECURRENT[cell]
     stack: list[Any] = [L.Input((timesteps, channels))]
     if masked:
         stack.append(L.Masking(0.0))
@@ -257,6 +257,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
         raise ValueError(f"architecture must be 'gru_fcn' or 'rnn'; received {architecture!r}.")
     if ensemble is not None and (isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1):
         raise ValueError(f"ensemble must be a positive number of models; received {ensemble!r}.")
+    if class_weight not in ("balanced", None):
+        raise ValueError(f"class_weight must be 'balanced' or None; received {class_weight!r}.")
     classes = int(y_train.max()) + 1
     started = time.perf_counter()
     set_random_seed(seed)
@@ -267,8 +269,6 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
     budget = training_budget(len(fit_idx), batch_size=batch_size, epochs=epochs)
     full = training_budget(len(x), batch_size=budget.batch_size, epochs=budget.epochs)
     weights = _class_weights(y_train, classes) if class_weight == "balanced" else None
-    if class_weight not in ("balanced", None):
-        raise ValueError(f"class_weight must be 'balanced' or None; received {class_weight!r}.")
 
     def new_model(steps: int, member: int = 0) -> Model:
         if architecture == "rnn":
@@ -291,12 +291,10 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
 
     selection_started = time.perf_counter()
     model = new_model(budget.steps)
-    guess = {"members": ensemble or MAX_MEMBERS}
 
-    def selection_left(fraction: float) -> float:
-        spent = time.perf_counter() - selection_started
-        per_run = spent / max(fraction, 1e-9)
-        return per_run * (1 - fraction) + per_run * guess["members"]
+    def selection_left(fraction: float) -> float:  # the rest of this run, then the refit members (a guess)
+        per_run = (time.perf_counter() - selection_started) / max(fraction, 1e-9)
+        return per_run * (1 - fraction) + per_run * (ensemble or MAX_MEMBERS)
 
     history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
                         epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose, class_weight=weights,
@@ -310,7 +308,6 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
         run = Budget(full.batch_size, full.steps_per_epoch, best_epoch)
         per_member = selection_seconds * (run.steps / max(budget.steps, 1))
         count = ensemble or int(max(1, min(MAX_MEMBERS, (time_budget - selection_seconds) // max(per_member, 1e-9))))
-        guess["members"] = count
         members = []
         for member in range(count):
             set_random_seed(seed * 1000 + member)

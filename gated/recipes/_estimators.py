@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils import pad_sequences
 from ._classify import train_classifier
 
 try:  # scikit-learn is optional: GRUClassifier needs it, the rest of gated does not
@@ -159,10 +160,7 @@ class GRUClassifier(*_BASES):
             if len({s.shape[1] for s in steps}) > 1:
                 raise ValueError(f"GRUClassifier: every series needs the same channels; received series with "
                                  f"{sorted({s.shape[1] for s in steps})} channels.")
-            length = max(s.shape[0] for s in steps)
-            padded = np.zeros((len(steps), length, steps[0].shape[1]), dtype=np.float32)  # (N, T, C)
-            for i, s in enumerate(steps):
-                padded[i, :len(s)] = s
+            padded = pad_sequences(steps, dtype="float32", padding="post")  # (N, T, C), zeros at the end
             return padded, (None if y is None else column_or_1d(y, warn=True)), found
         if _ndim(x) == 2:
             if fitting:

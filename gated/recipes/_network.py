@@ -19,6 +19,9 @@ from ..layers import Layer
 from ..models import Model
 
 
+RECURRENT = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN, "mingru": L.MinGRU}  # cell= names
+
+
 class MaskedConv1D(L.Conv1D):
     """``Conv1D`` with ``padding='same'`` and stride 1 that keeps a padding mask (B, T).
 
@@ -98,7 +101,7 @@ def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple
 
     Input (B, timesteps, channels); output (B, classes) probabilities.
     """
-    recurrent = {"gru": L.GRU, "lstm": L.LSTM, "mingru": L.MinGRU, "simple_rnn": L.SimpleRNN}.get(cell)
+    recurrent = RECURRENT.get(cell)
     if recurrent is None:
         raise ValueError(f"cell must be 'gru', 'lstm', 'mingru' or 'simple_rnn'; received {cell!r}.")
     if len(filters) != len(kernel_sizes) or not filters:
