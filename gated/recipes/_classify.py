@@ -9,9 +9,13 @@
 3. A budget in optimizer steps, scaled to the data (``training_budget``): small sets get many epochs, large sets
    enough passes; Adam with a linear warmup and a cosine decay over the budget.
 4. Model selection on TRAINING data only: a stratified part of the training series is held out, the recipe trains
-   on the rest over the whole budget and the step where the (smoothed) validation loss is lowest is kept.
-5. Refit on all training series, stopped at that step, ``ensemble`` times with different seeds; the prediction is
-   the mean of the members' probabilities (by default as many members, up to 5, as fit in ``time_budget``).
+   on the rest over the whole budget and the epoch where the (smoothed) validation loss is lowest is kept, but
+   never less than half the budget (``stop_epoch``). A held-out part with fewer than ``MIN_VALIDATION`` series
+   or a class with fewer than 2 says too little to stop early on: the whole budget is kept (a cosine schedule
+   run to its end is the safe default), and the time goes to the ensemble instead of a selection run.
+5. Refit on all training series for the chosen number of epochs, its schedule decaying over exactly those epochs,
+   ``ensemble`` times with different seeds; the prediction is the mean of the members' probabilities (by default
+   as many members, up to 5, as fit in ``time_budget``).
 The test set is touched once, at the end.
 """
 
@@ -36,6 +40,7 @@ from ._network import RECURRENT, average_of, build_network
 
 CELLS = tuple(RECURRENT)
 MAX_MEMBERS = 5
+MIN_VALIDATION = 20  # held-out series needed before validation may stop training early
 
 
 def _as_3d(x: Any, what: str) -> np.ndarray:
@@ -139,6 +144,21 @@ def smoothed_best_epoch(val_loss: list[float], window: int = 5) -> int:
     kernel = np.ones(window) / window
     smooth = np.convolve(np.pad(values, window // 2, mode="edge"), kernel, mode="valid")
     return int(np.argmin(smooth)) + 1
+
+
+def stop_epoch(val_loss: list[float], epochs: int) -> int:
+    """The refit's number of epochs: the smoothed best validation epoch, but at least half of ``epochs``.
+
+    The refit's schedule is compressed to the epochs it runs, so a stop in the first half would anneal a model
+    that validation saw only at a high learning rate; on small sets the loss there is mostly noise.
+    """
+    return max(smoothed_best_epoch(val_loss), math.ceil(epochs / 2))
+
+
+def validation_is_informative(y_val: np.ndarray) -> bool:
+    """Whether a held-out part can decide when to stop: ``MIN_VALIDATION`` series and 2 of every class."""
+    counts = np.bincount(y_val) if len(y_val) else np.zeros(1, dtype=int)
+    return len(y_val) >= MIN_VALIDATION and int(counts[counts > 0].min()) >= 2
 
 
 @dataclass(frozen=True)
@@ -266,6 +286,9 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
     x = preprocessor.transform(x_train)
     rng = np.random.default_rng(seed)
     fit_idx, val_idx = stratified_split(y_train, validation_fraction, rng)
+    select = validation_is_informative(y_train[val_idx]) or not refit  # without a refit the selection run is the model
+    if not select:  # too few held-out series to stop on: the whole budget, on every training series
+        fit_idx, val_idx = np.arange(len(x)), np.arange(0)
     budget = training_budget(len(fit_idx), batch_size=batch_size, epochs=epochs)
     full = training_budget(len(x), batch_size=budget.batch_size, epochs=budget.epochs)
     weights = _class_weights(y_train, classes) if class_weight == "balanced" else None
@@ -289,39 +312,56 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
             return []
         return [_Progress(progress, stage, member, members, run.epochs, run.steps_per_epoch, started, estimate)]
 
-    selection_started = time.perf_counter()
-    model = new_model(budget.steps)
+    record: dict[str, list[float]] = {}
+    best_epoch = full.epochs
+    per_member = None  # seconds one refit member takes, once known
+    if select:
+        selection_started = time.perf_counter()
+        model = new_model(budget.steps)
 
-    def selection_left(fraction: float) -> float:  # the rest of this run, then the refit members (a guess)
-        per_run = (time.perf_counter() - selection_started) / max(fraction, 1e-9)
-        return per_run * (1 - fraction) + per_run * (ensemble or MAX_MEMBERS)
+        def selection_left(fraction: float) -> float:  # the rest of this run, then the refit members (a guess)
+            per_run = (time.perf_counter() - selection_started) / max(fraction, 1e-9)
+            return per_run * (1 - fraction) + per_run * (ensemble or MAX_MEMBERS)
 
-    history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
-                        epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose, class_weight=weights,
-                        callbacks=report("selection", 0, 0, budget, selection_left) + list(callbacks or []))
-    selection_seconds = time.perf_counter() - selection_started
-    record = history.history
-    best_epoch = smoothed_best_epoch(record["val_loss"])
-    members: list[Model] = [model]
-    if refit:
-        # The refit sees all series: the same number of epochs means more steps; the schedule runs over them all.
+        history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
+                            epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose,
+                            class_weight=weights,
+                            callbacks=report("selection", 0, 0, budget, selection_left) + list(callbacks or []))
+        selection_seconds = time.perf_counter() - selection_started
+        record = history.history
+        best_epoch = stop_epoch(record["val_loss"], budget.epochs)
+        per_member = selection_seconds * (best_epoch * full.steps_per_epoch) / max(budget.steps, 1)
+    members: list[Model] = []
+    if not refit:
+        members = [model]
+    else:
+        # The refit sees all series: the same number of epochs means more steps; the schedule decays over them.
         run = Budget(full.batch_size, full.steps_per_epoch, best_epoch)
-        per_member = selection_seconds * (run.steps / max(budget.steps, 1))
-        count = ensemble or int(max(1, min(MAX_MEMBERS, (time_budget - selection_seconds) // max(per_member, 1e-9))))
-        members = []
-        for member in range(count):
+        count = ensemble
+        member = 0
+        while count is None or member < count:
             set_random_seed(seed * 1000 + member)
-            model = new_model(full.steps, member + 1)
+            model = new_model(run.steps, member + 1)
             member_started = time.perf_counter()
+            planned = count or (MAX_MEMBERS if per_member is None else
+                                _members_that_fit(time_budget - (time.perf_counter() - started), per_member))
 
-            def refit_left(fraction: float, member=member, member_started=member_started) -> float:
+            def refit_left(fraction: float, member=member, member_started=member_started, planned=planned) -> float:
                 spent = time.perf_counter() - member_started
                 per_run = spent / max(fraction, 1e-9)
-                return per_run * (1 - fraction) + per_run * (count - member - 1)
+                return per_run * (1 - fraction) + per_run * (planned - member - 1)
 
-            model.fit(x, y_train, epochs=run.epochs, batch_size=run.batch_size, verbose=verbose,
-                      class_weight=weights, callbacks=report("refit", member + 1, count, run, refit_left))
+            history = model.fit(x, y_train, epochs=run.epochs, batch_size=run.batch_size, verbose=verbose,
+                                class_weight=weights, callbacks=report("refit", member + 1, planned, run, refit_left)
+                                + ([] if select or member else list(callbacks or [])))
             members.append(model)
+            if not record:
+                record = history.history
+            if count is None:  # decide the ensemble's size from the first member's time (or the selection run's)
+                per_member = time.perf_counter() - member_started
+                count = min(MAX_MEMBERS, 1 + _members_that_fit(time_budget - (time.perf_counter() - started),
+                                                              per_member))
+            member += 1
     result = ClassificationResult(average_of(members), preprocessor, record, best_epoch, time.perf_counter() - started,
                                   sum(m.count_params() for m in members), members=members, budget=budget)
     if x_test is not None:
@@ -332,6 +372,11 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
             result.test_accuracy = float(np.mean(predictions == y_test))
             result.test_balanced_accuracy = balanced_accuracy(y_test, predictions)
     return result
+
+
+def _members_that_fit(seconds_left: float, per_member: float) -> int:
+    """How many more members of ``per_member`` seconds fit in ``seconds_left`` (none when it is spent)."""
+    return int(max(0, seconds_left) // max(per_member, 1e-9))
 
 
 def _class_weights(y: np.ndarray, classes: int) -> dict[int, float] | None:
