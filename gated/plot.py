@@ -293,13 +293,15 @@ def _isolated(values: np.ndarray) -> np.ndarray:
 
 
 def forecast(timestamps, actual, predicted, *, path, horizon_start, baselines: Mapping | None = None,
-             title: str | None = None, ylabel: str | None = None) -> str:
+             title: str | None = None, ylabel: str | None = None, intervals: Mapping | None = None) -> str:
     """The whole actual series with the model's forecast over the horizon; returns the path written.
 
     ``timestamps``: ``(N,)`` increasing numbers (e.g. years) or ``numpy.datetime64`` values. ``actual``: ``(N,)``,
     NaN where a value is missing (drawn as a gap; pad with NaN to forecast past the end of the data).
     ``predicted``: ``(H,)`` forecasts for ``timestamps[i:i + H]``, where ``timestamps[i] == horizon_start`` (the
     first forecast step). ``baselines``: optional ``{name: (H,) values}`` on the same steps, drawn thinner.
+    ``intervals``: optional ``{label: ((H,) lower, (H,) upper)}`` prediction intervals, shaded around the forecast
+    (widest first, e.g. ``{"95%": (lo95, hi95), "80%": (lo80, hi80)}``).
     The horizon is shaded and its start marked with a vertical line; each forecast's legend entry shows its mean
     absolute error over the steps where the actual value is known.
     """
@@ -324,6 +326,17 @@ def forecast(timestamps, actual, predicted, *, path, horizon_start, baselines: M
             raise ValueError(f"baselines[{name!r}] has {len(values)} values, but predicted has {horizon}; each "
                              f"baseline must forecast the same {horizon} steps.")
         lines[str(name)] = values
+    bands = {}
+    for name, pair in (intervals or {}).items():
+        if len(pair) != 2:
+            raise ValueError(f"intervals[{name!r}] must be a (lower, upper) pair; received {len(pair)} arrays.")
+        low, high = _floats(pair[0], f"intervals[{name!r}] lower"), _floats(pair[1], f"intervals[{name!r}] upper")
+        if len(low) != horizon or len(high) != horizon:
+            raise ValueError(f"intervals[{name!r}] has {len(low)} and {len(high)} values, but predicted has "
+                             f"{horizon}; an interval must cover the same {horizon} steps.")
+        if np.any(low > high):
+            raise ValueError(f"intervals[{name!r}]: a lower bound is above its upper bound.")
+        bands[str(name)] = (low, high)
     out = _output_path(path)
     _, _, ticker, dates = _matplotlib()
 
@@ -340,6 +353,9 @@ def forecast(timestamps, actual, predicted, *, path, horizon_start, baselines: M
     for i, (name, values) in enumerate(lines.items()):
         ax.plot(steps, values, color=f"C{i + 1}", linewidth=1.0, linestyle=("--", ":", "-.")[i % 3], alpha=0.9,
                 label=_with_mae(name, known, values), zorder=2)
+    for i, (name, (low, high)) in enumerate(bands.items()):
+        ax.fill_between(steps, low, high, color="C0", alpha=0.15 + 0.12 * i, linewidth=0, label=f"{name} interval",
+                        zorder=1)
     ax.plot(steps, predicted, color="C0", linewidth=2.2, marker="o" if horizon <= 36 else None, markersize=3.5,
             label=_with_mae("forecast", known, predicted), zorder=4)
 

@@ -14,6 +14,8 @@ import numpy as np
 from .. import datasets, plot, recipes
 from .._version import __version__
 from ._progress import RecipeProgress
+from ..data import fill_missing
+from ..data._panel import HORIZONS, infer_frequency, read_panel
 from ._sources import SERIES, align_lengths, as_float_list, describe_sources, load_labeled, load_series
 
 
@@ -149,8 +151,30 @@ def _forecast_once(args, cell: str, series, season: int, seed: int):
     return result, predicted, recipes.forecast_errors(actual, predicted, history, season)
 
 
+def _panel_requested(args) -> bool:
+    """A panel, a .tsf file or covariates go to the global forecaster; one plain series keeps the direct recipe."""
+    return bool(args.id_column or args.covariates or str(args.csv).lower().endswith(".tsf"))
+
+
+def _default_horizon(frequency: str | None, given: int | None, what: str) -> int:
+    if given:
+        return given
+    if frequency in HORIZONS:
+        return HORIZONS[frequency]
+    raise ValueError(f"{what}: its times do not say its frequency, so there is no default horizon; pass --horizon H "
+                     "(how many of its last values to forecast).")
+
+
 def cmd_forecast(args) -> dict[str, Any]:
+    if _panel_requested(args):
+        return _forecast_panel(args)
+    if args.output:
+        raise ValueError("--output writes per-series results of the global model (a panel with --id-column, a .tsf "
+                         "file or --covariates); for one series use --json.")
     plot = _plot_module(args)
+    if args.horizon is None:
+        args.horizon = _default_horizon(infer_frequency(load_series(args.csv, args.column, args.missing).timestamps),
+                                        None, args.csv)
     series, season = _series(args)
     history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
     _say(args, f"Forecasting the last {args.horizon} of {len(series.values)} values of {series.name} "
@@ -182,6 +206,154 @@ def cmd_forecast(args) -> dict[str, Any]:
         out["plots"] = paths
         _say(args, "Plots: " + ", ".join(paths))
     return _emit(args, out)
+
+
+def _panel_series(args):
+    """The panel's series with missing values dealt with (``--missing``), each with its horizon and season."""
+    time_column = args.time_column if args.time_column is not None else (None if args.csv.lower().endswith(".tsf")
+                                                                          else 0)
+    if isinstance(time_column, str) and time_column.isdigit():
+        time_column = int(time_column)
+    panel = read_panel(args.csv, id_column=args.id_column, time_column=time_column, value_column=args.column,
+                       covariates=args.covariates or ())
+    horizon = args.horizon or panel.horizon
+    items = []
+    for i, name in enumerate(panel.names):
+        values = panel.values[i]
+        covariates = None if panel.covariates is None else panel.covariates[i]
+        if np.isnan(values).any() or (covariates is not None and np.isnan(covariates).any()):
+            if args.missing == "raise":
+                first = int(np.flatnonzero(np.isnan(values))[0]) if np.isnan(values).any() else None
+                raise ValueError(f"series {name!r} has {int(np.isnan(values).sum())} missing value(s)"
+                                 f"{f' (the first at position {first})' if first is not None else ' in its covariates'};"
+                                 " choose --missing interpolate or --missing drop.")
+            if args.missing == "drop":
+                keep = ~np.isnan(values) & (covariates is None or ~np.isnan(covariates).any(axis=1))
+                values = values[keep]
+                covariates = None if covariates is None else covariates[keep]
+            else:
+                values = fill_missing(values, "interpolate")
+                covariates = None if covariates is None else fill_missing(covariates, "interpolate")
+        h = _default_horizon(panel.frequency[i], horizon, f"series {name!r}")
+        season = args.season or panel.season(i) or 1
+        if len(values) < 2 * h + 3:
+            raise ValueError(f"series {name!r} has {len(values)} values: too few to hold out a horizon of {h} and "
+                             f"train on the rest (at least {2 * h + 3}); use a shorter --horizon.")
+        items.append({"name": name, "values": values, "covariates": covariates, "horizon": h, "season": season,
+                      "timestamps": panel.timestamps[i] if len(panel.timestamps[i]) == len(values) else
+                      np.arange(len(values))})
+    return panel, items
+
+
+def _forecast_panel(args) -> dict[str, Any]:
+    plot = _plot_module(args)
+    if args.save:
+        raise ValueError("--save keeps a single-series forecaster; saving the global model of a panel is not "
+                         "supported yet. Run without --save (the --output CSV keeps every forecast).")
+    _check_output_file(args.output)
+    panel, items = _panel_series(args)
+    groups: dict[tuple[int, int], list[dict]] = {}
+    for item in items:
+        groups.setdefault((item["season"], item["horizon"]), []).append(item)
+    _say(args, f"Forecasting {len(items)} series of {os.path.basename(args.csv)} with one global {args.model.upper()} "
+               f"model per season and horizon ({len(groups)}: "
+               + ", ".join(f"season {m} horizon {h}: {len(g)} series" for (m, h), g in groups.items()) + ").")
+    started = time.perf_counter()
+    parameters, rows = 0, []
+    for (season, horizon), members in groups.items():
+        histories = [m["values"][:-horizon] for m in members]
+        covariates = None if panel.covariates is None else [m["covariates"] for m in members]
+        model = recipes.train_global_forecaster(histories, horizon, season=season, covariates=covariates,
+                                                lookback=args.lookback, cell=args.model, units=args.units,
+                                                ensemble=args.ensemble, seed=args.seed, verbose=_fit_verbose(args))
+        parameters += model.parameters
+        quantiles = model.forecast(histories, covariates)
+        for m, history, q in zip(members, histories, quantiles):
+            actual = m["values"][-horizon:]
+            median = q[:, model.quantiles.index(0.5)]
+            row = {"series": m["name"], "horizon": horizon, "season": season,
+                   **recipes.forecast_errors(actual, median, history, season)}
+            for level in (80, 95):
+                low, high = model.interval(q, level)
+                row[f"coverage_{level}"] = float(np.mean((actual >= low) & (actual <= high)))
+                m[f"interval_{level}"] = (low, high)
+            for name, baseline in (("naive", recipes.naive_forecast(history, horizon)),
+                                   ("seasonal_naive", recipes.seasonal_naive_forecast(history, horizon, season))):
+                m[name] = baseline
+                row.update({f"{name}_{k}": v for k, v in
+                            recipes.forecast_errors(actual, baseline, history, season).items()})
+            m["forecast"] = median
+            row["forecast"] = as_float_list(median)
+            rows.append(row)
+    seconds = time.perf_counter() - started
+    means = {key: _finite_mean([r[key] for r in rows]) for key in
+             ("mase", "smape", "mape", "naive_mase", "naive_smape", "naive_mape", "seasonal_naive_mase",
+              "seasonal_naive_smape", "seasonal_naive_mape")}
+    held_out = sum(r["horizon"] for r in rows)
+    coverage = {level: sum(r[f"coverage_{level}"] * r["horizon"] for r in rows) / held_out for level in (80, 95)}
+    out: dict[str, Any] = {"command": "forecast", "model": args.model, "series": len(rows), "ensemble": args.ensemble,
+                           "parameters": parameters, "train_seconds": round(seconds, 3),
+                           "test_mase": means["mase"], "test_smape": means["smape"], "test_mape": means["mape"],
+                           "test_coverage_80": coverage[80], "test_coverage_95": coverage[95],
+                           "series_beating_seasonal_naive": sum(r["mase"] < r["seasonal_naive_mase"] for r in rows)}
+    for name in ("naive", "seasonal_naive"):
+        out.update({f"{name}_{k}": means[f"{name}_{k}"] for k in ("mase", "smape", "mape")})
+    table = [[f"gated {args.model.upper()}", f"{means['mase']:.4f}", f"{means['smape']:.4f}", f"{means['mape']:.4f}"]]
+    table += [[name.replace("_", " "), f"{means[name + '_mase']:.4f}", f"{means[name + '_smape']:.4f}",
+               f"{means[name + '_mape']:.4f}"] for name in ("naive", "seasonal_naive")]
+    _say(args, "\n" + _table(table, ["model (mean over series)", "MASE", "sMAPE", "MAPE"]))
+    _say(args, f"interval coverage on the held-out values: 80% -> {coverage[80]:.3f}, 95% -> {coverage[95]:.3f}; "
+               f"{out['series_beating_seasonal_naive']} of {len(rows)} series below seasonal naive in MASE")
+    if args.output:
+        _write_rows(args.output, rows)
+        out["output"] = args.output
+        _say(args, f"Per-series errors and forecasts: {args.output}")
+    if plot is not None:
+        paths = []
+        for item in items:
+            h = item["horizon"]
+            paths.append(plot.forecast(item["timestamps"], item["values"], item["forecast"],
+                                       path=os.path.join(args.plot, f"forecast_{_file_safe(item['name'])}.png"),
+                                       horizon_start=item["timestamps"][-h],
+                                       baselines={"naive": item["naive"], "seasonal naive": item["seasonal_naive"]},
+                                       intervals={"95%": item["interval_95"], "80%": item["interval_80"]},
+                                       title=item["name"]))
+        out["plots"] = paths
+        _say(args, f"Plots: {len(paths)} forecasts in {args.plot}")
+    return _emit(args, out)
+
+
+def _finite_mean(values) -> float:
+    """The mean over series; a series whose measure is undefined (MAPE at an actual 0) is left out, and if every
+    series is, the result is NaN: it is never silently 0."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "series"
+
+
+def _check_output_file(path: str | None) -> None:
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--output {path} is a folder; pass a file name, e.g. {os.path.join(path, 'forecasts.csv')}.")
+    if not os.path.isdir(folder):
+        raise ValueError(f"--output {path}: the folder {folder} does not exist; create it first.")
+
+
+def _write_rows(path: str, rows: list[dict]) -> None:
+    import csv
+
+    keys = [k for k in rows[0] if k != "forecast"] + ["forecast"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow([" ".join(repr(v) for v in row[k]) if k == "forecast" else row[k] for k in keys])
 
 
 # ---------------------------------------------------------------------------------------------- saved models

@@ -48,6 +48,13 @@ def _common(parser: argparse.ArgumentParser, training: bool = True) -> None:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, received {text!r}")
+    return names
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -105,10 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(train)
     train.set_defaults(epochs=None, batch_size=None)
 
-    forecast = command("forecast", "train on all but the last H values and forecast them",
-                       "gated forecast --csv sales.csv --column units --horizon 12 --season 12")
-    forecast.add_argument("--csv", required=True, help="the series: a CSV file or a built-in name")
-    forecast.add_argument("--horizon", type=_positive, required=True, help="how many values to forecast")
+    forecast = command("forecast", "train on all but the last H values of each series and forecast them",
+                       "gated forecast --data sales.csv --column units --horizon 12 --season 12")
+    forecast.add_argument("--data", "--csv", dest="csv", required=True,
+                          help="the series: a CSV file (one series or a long-format panel), a .tsf file, or a "
+                               "built-in name")
+    forecast.add_argument("--horizon", type=_positive,
+                          help="how many values to forecast (default: the file's @horizon, or by frequency: "
+                               "yearly 6, quarterly 8, monthly 18, weekly 13, daily 14, hourly 48)")
+    forecast.add_argument("--id-column", help="panel: the column naming each row's series (one global model)")
+    forecast.add_argument("--time-column", default=None,
+                          help="the time column, name or 0-based position (default: the first column)")
+    forecast.add_argument("--covariates", type=_names,
+                          help="comma-separated known-future columns the model uses, e.g. income,price")
+    forecast.add_argument("--ensemble", type=_positive, default=3,
+                          help="global model: networks averaged (default 3)")
+    forecast.add_argument("--output", help="global model: write per-series errors and forecasts to this CSV")
     forecast.add_argument("--season", type=_positive, help="season length for seasonal naive and MASE")
     forecast.add_argument("--lookback", type=_positive, help="input window length (default from horizon/season)")
     forecast.add_argument("--model", choices=("gru", "lstm", "mingru"), default="gru",

@@ -13,6 +13,7 @@ from ._containers import SequenceData, TimeSeries
 from ._csv import read_csv_series, read_csv_table
 from ._files import FileFormatError
 from ._npz import read_npz
+from ._panel import Panel, infer_frequency, read_panel
 from ._scalers import MinMaxScaler, StandardScaler
 from ._timeseries import chronological_split, fill_missing, make_windows
 from ._ts import read_ts
@@ -21,5 +22,5 @@ from ._tsf import TsfData, read_tsf
 __all__ = [
     "FileFormatError", "MinMaxScaler", "SequenceData", "StandardScaler", "TimeSeries", "chronological_split",
     "fill_missing", "make_windows", "read_csv_series", "read_csv_table", "read_npz", "read_ts", "read_tsf",
-    "TsfData",
+    "TsfData", "Panel", "infer_frequency", "read_panel",
 ]
