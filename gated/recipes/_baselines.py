@@ -37,14 +37,19 @@ def seasonal_naive_forecast(history: np.ndarray, horizon: int, season: int) -> n
 
 
 def forecast_errors(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, season: int) -> dict[str, float]:
-    """MAPE and sMAPE (fractions: 0.05 is 5%), MASE (scaled by the in-sample seasonal naive MAE) and RMSE."""
+    """MAPE and sMAPE (fractions: 0.05 is 5%), MASE (scaled by the in-sample seasonal naive MAE) and RMSE.
+
+    sMAPE counts a step where the actual value and the forecast are both 0 as 0 (exact); MAPE is undefined
+    (inf or NaN) when an actual value is 0, and stays so: means over series leave such a series out."""
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     history = np.asarray(history, dtype=np.float64)
     errors = actual - predicted
     with np.errstate(divide="ignore", invalid="ignore"):
         mape = float(np.mean(np.abs(errors) / np.abs(actual)))
-        smape = float(np.mean(2.0 * np.abs(errors) / (np.abs(actual) + np.abs(predicted))))
+        denominator = np.abs(actual) + np.abs(predicted)
+        # A step where both the actual value and the forecast are 0 is a perfect forecast: its term is 0, not 0/0.
+        smape = float(np.mean(np.where(denominator > 0, 2.0 * np.abs(errors) / denominator, 0.0)))
     m = season if season < len(history) else 1
     scale = float(np.mean(np.abs(history[m:] - history[:-m])))
     mase = float(np.mean(np.abs(errors)) / scale) if scale > 0 else float("nan")

@@ -116,3 +116,10 @@ def test_bad_input_says_what_was_received_and_what_is_expected():
         train_global_forecaster([np.r_[series[0][:50], np.nan, series[0][51:]]], 6)
     with pytest.raises(ValueError, match=r"include 0.5"):
         train_global_forecaster(series, 6, quantiles=(0.1, 0.9))
+
+
+def test_smape_counts_an_exact_zero_forecast_as_exact_and_means_compare_like_for_like():
+    errors = forecast_errors(np.zeros(3), np.zeros(3), np.array([0.0, 1.0, 0.0, 2.0]), 1)
+    assert errors["smape"] == 0.0 and errors["mase"] == 0.0
+    half = forecast_errors(np.array([0.0, 2.0]), np.array([0.0, 1.0]), np.array([1.0, 2.0, 3.0]), 1)
+    assert half["smape"] == pytest.approx((0.0 + 2 * 1 / 3) / 2)
