@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -137,6 +138,8 @@ def _series(args):
             raise ValueError(f"{err}\nOn the command line: --missing interpolate or --missing drop.") from None
         raise
     season = args.season or series.season or 1
+    if args.horizon is None:  # gated forecast leaves it to the series' frequency
+        args.horizon = _default_horizon(infer_frequency(series.timestamps), None, series.name)
     if args.horizon >= len(series.values) // 2:
         raise ValueError(f"--horizon {args.horizon} leaves too little of the {len(series.values)} values to train on; "
                          "use a horizon below half the series.")
@@ -172,9 +175,6 @@ def cmd_forecast(args) -> dict[str, Any]:
         raise ValueError("--output writes per-series results of the global model (a panel with --id-column, a .tsf "
                          "file or --covariates); for one series use --json.")
     plot = _plot_module(args)
-    if args.horizon is None:
-        args.horizon = _default_horizon(infer_frequency(load_series(args.csv, args.column, args.missing).timestamps),
-                                        None, args.csv)
     series, season = _series(args)
     history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
     _say(args, f"Forecasting the last {args.horizon} of {len(series.values)} values of {series.name} "
@@ -346,8 +346,6 @@ def _check_output_file(path: str | None) -> None:
 
 
 def _write_rows(path: str, rows: list[dict]) -> None:
-    import csv
-
     keys = [k for k in rows[0] if k != "forecast"] + ["forecast"]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

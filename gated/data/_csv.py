@@ -15,6 +15,7 @@ from ._files import FileFormatError, display_name, is_missing, lines, open_text,
 from ._labels import encode_labels
 
 _INTEGER = re.compile(r"[+-]?\d+")
+_QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
 
 
 def _rows(path: str | os.PathLike, name: str, delimiter: str | None) -> list[tuple[int, list[str]]]:
@@ -169,6 +170,9 @@ def _parse_times(cells: list[str], numbers: list[int], time_format: str | None, 
         return np.array(parsed, dtype=f"datetime64[{unit}]")
     if all(_INTEGER.fullmatch(cell) for cell in cells):
         return np.array([int(cell) for cell in cells], dtype=np.int64)
+    if all(_QUARTER.fullmatch(cell) for cell in cells):  # '1970 Q1', '1970-Q1': the quarter's first day
+        months = [f"{m.group(1)}-{3 * int(m.group(2)) - 2:02d}" for m in map(_QUARTER.fullmatch, cells)]
+        return np.array(months, dtype="datetime64[M]").astype("datetime64[D]")
     if all(_number(cell) is not None for cell in cells):
         return np.array([parse_float(cell) for cell in cells], dtype=np.float64)
     parsed = []
@@ -182,13 +186,24 @@ def _parse_times(cells: list[str], numbers: list[int], time_format: str | None, 
     return np.array(parsed, dtype="datetime64")
 
 
+def _check_increasing(timestamps: np.ndarray, cells: list[str], numbers: list[int], name: str, what: str) -> None:
+    """Raise ``FileFormatError`` at the first time that does not come after the one before it."""
+    steps = np.diff(timestamps)
+    bad = np.flatnonzero(~(steps > np.zeros((), steps.dtype)))
+    if len(bad):
+        k = int(bad[0])
+        raise FileFormatError(name, numbers[k + 1], f"{what}: the time {cells[k + 1]!r} does not come after "
+                                                    f"{cells[k]!r} (line {numbers[k]}); times must increase: "
+                                                    f"sort the rows by time and remove duplicates")
+
+
 def read_csv_series(path: str | os.PathLike, *, time_column: int | str | None = 0,
                     value_columns: int | str | Sequence[int | str] | None = None, header: bool | None = None,
                     time_format: str | None = None, delimiter: str | None = None) -> TimeSeries:
     """Read a long table (one row per time step) into ``(timestamps, values)``.
 
     ``time_column`` (a 0-based position or a header name; None when the file has none) holds the times: integers
-    (years, ...) give int64, other numbers float64, ISO 8601 dates and times datetime64, and ``time_format``
+    (years, ...) give int64, other numbers float64, ISO 8601 dates and times and quarters ('1970 Q1') datetime64, and ``time_format``
     (``datetime.strptime`` codes, e.g. '%Y%m%d') reads any other layout as datetime64. Times must increase from
     row to row. Without a time column the timestamps are the positions 0..T-1.
 
@@ -244,13 +259,7 @@ def read_csv_series(path: str | os.PathLike, *, time_column: int | str | None = 
     else:
         column = _describe_column(time_index, names)
         timestamps = _parse_times(times, numbers, time_format, name, column)
-        steps = np.diff(timestamps)
-        bad = np.flatnonzero(~(steps > np.zeros((), steps.dtype)))
-        if len(bad):
-            k = int(bad[0])
-            raise FileFormatError(name, numbers[k + 1], f"{column}: the time {times[k + 1]!r} does not come after "
-                                                        f"{times[k]!r} (line {numbers[k]}); times must increase: "
-                                                        f"sort the rows by time and remove duplicates")
+        _check_increasing(timestamps, times, numbers, name, column)
     columns = tuple(names[i].strip() for i in value_indices) if names else tuple(f"column {i + 1}"
                                                                                  for i in value_indices)
     return TimeSeries(timestamps, values[:, 0] if len(value_indices) == 1 else values, columns=columns,

@@ -11,13 +11,12 @@ horizon the forecasting competitions use for it (``SEASONS``, ``HORIZONS``: M4 a
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from ._csv import _column_index, _decide_header, _number, _parse_times, _rows
+from ._csv import _check_increasing, _column_index, _decide_header, _number, _parse_times, _rows
 from ._files import FileFormatError, display_name, stem_suffix
 from ._tsf import read_tsf
 
@@ -26,7 +25,6 @@ SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7,
 HORIZONS = {"yearly": 6, "quarterly": 8, "monthly": 18, "weekly": 13, "daily": 14, "hourly": 48, "half_hourly": 48,
             "minutely": 60}
 _TSF_FREQUENCY = {"4_seconds": None, "10_minutes": "minutely", "30_minutes": "half_hourly"}
-_QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
 
 
 @dataclass
@@ -45,7 +43,6 @@ class Panel:
     covariate_names: tuple[str, ...] = ()
     horizon: int | None = None  # the file's own (a .tsf @horizon)
     source: str = ""
-    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -71,15 +68,6 @@ def infer_frequency(timestamps: np.ndarray) -> str | None:
         if low <= days <= high:
             return name
     return None
-
-
-def parse_times(cells: list[str], numbers: list[int], time_format: str | None, name: str, column: str):
-    """The CSV reader's time parsing, plus quarters written '1970 Q1' / '1970-Q1' (read as the quarter's first
-    month)."""
-    if time_format is None and cells and all(_QUARTER.fullmatch(cell) for cell in cells):
-        months = [f"{m.group(1)}-{3 * int(m.group(2)) - 2:02d}" for m in map(_QUARTER.fullmatch, cells)]
-        return np.array(months, dtype="datetime64[M]").astype("datetime64[D]")
-    return _parse_times(cells, numbers, time_format, name, column)
 
 
 def read_panel(path: str | os.PathLike, *, id_column: int | str | None = None, time_column: int | str | None = 0,
@@ -150,16 +138,9 @@ def read_panel(path: str | os.PathLike, *, id_column: int | str | None = None, t
         if time_index is None:
             times = np.arange(len(members), dtype=np.int64)
         else:
-            times = parse_times([row[time_index].strip() for _, row in members], numbers, time_format, name,
-                                describe(time_index))
-            steps = np.diff(times)
-            bad = np.flatnonzero(~(steps > np.zeros((), steps.dtype)))
-            if len(bad):
-                k = int(bad[0])
-                raise FileFormatError(name, numbers[k + 1], f"series {key!r}: the time "
-                                      f"{members[k + 1][1][time_index].strip()!r} does not come after "
-                                      f"{members[k][1][time_index].strip()!r} (line {numbers[k]}); times within a "
-                                      "series must increase: sort the rows and remove duplicates")
+            cells = [row[time_index].strip() for _, row in members]
+            times = _parse_times(cells, numbers, time_format, name, describe(time_index))
+            _check_increasing(times, cells, numbers, name, f"series {key!r}, {describe(time_index)}")
         panel.names.append(key)
         panel.values.append(values)
         panel.timestamps.append(times)
@@ -175,10 +156,6 @@ def _from_tsf(path, name: str) -> Panel:
     frequency = _TSF_FREQUENCY.get(frequency, frequency) if frequency else None
     if frequency not in SEASONS:
         frequency = None
-    starts = data.attributes.get("start_timestamp")
-    timestamps = [np.arange(len(values), dtype=np.int64) for values in data.series]  # positions: see extra
-    panel = Panel(list(data.names), list(data.series), timestamps, [frequency] * len(data.series), None, (),
-                  data.horizon, name)
-    if starts:
-        panel.extra["start_timestamp"] = list(starts)
-    return panel
+    timestamps = [np.arange(len(values), dtype=np.int64) for values in data.series]  # positions
+    return Panel(list(data.names), list(data.series), timestamps, [frequency] * len(data.series), None, (),
+                 data.horizon, name)

@@ -43,7 +43,7 @@ def test_panel_errors_name_the_file_line_and_fix(tmp_path):
     path = _write(tmp_path / "p.csv", "id,t,v,w\na,1,1,5\na,3,2,5\na,2,3,5\n")
     with pytest.raises(ValueError, match=r"columns left .* v, w\. Pass --column"):
         read_panel(path, id_column="id", time_column="t")
-    with pytest.raises(FileFormatError, match=r"line 4.*series 'a': the time '2' does not come after '3'"):
+    with pytest.raises(FileFormatError, match=r"line 4.*series 'a', t: the time '2' does not come after '3'"):
         read_panel(path, id_column="id", time_column="t", value_column="v")
     bad = _write(tmp_path / "bad.csv", "id,t,v\na,1,1\na,2,x\n")
     with pytest.raises(FileFormatError, match=r"line 3.*'x' is not a number"):
