@@ -16,7 +16,7 @@ from .. import datasets, plot, recipes
 from .._version import __version__
 from ._progress import RecipeProgress
 from ..data import fill_missing
-from ..data._panel import HORIZONS, infer_frequency, read_panel
+from ..data._panel import HORIZONS, SEASONS, infer_frequency, read_panel
 from ._sources import SERIES, align_lengths, as_float_list, describe_sources, load_labeled, load_series
 
 
@@ -137,9 +137,10 @@ def _series(args):
         if "missing values" in str(err) and args.missing == "raise":
             raise ValueError(f"{err}\nOn the command line: --missing interpolate or --missing drop.") from None
         raise
-    season = args.season or series.season or 1
+    frequency = infer_frequency(series.timestamps)
+    season = args.season or series.season or SEASONS.get(frequency) or 1
     if args.horizon is None:  # gated forecast leaves it to the series' frequency
-        args.horizon = _default_horizon(infer_frequency(series.timestamps), None, series.name)
+        args.horizon = _default_horizon(frequency, None, series.name)
     if args.horizon >= len(series.values) // 2:
         raise ValueError(f"--horizon {args.horizon} leaves too little of the {len(series.values)} values to train on; "
                          "use a horizon below half the series.")
@@ -177,17 +178,33 @@ def cmd_forecast(args) -> dict[str, Any]:
     plot = _plot_module(args)
     series, season = _series(args)
     history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
+    if recipes.windows_available(len(history), args.horizon, season, args.lookback) < recipes.MIN_WINDOWS:
+        if args.save:
+            raise ValueError(f"{series.name} has {len(history)} values before the horizon: too few windows for the "
+                             "single-series recipe, so the global model forecasts it, and --save does not keep "
+                             "global models yet. Run without --save, or use a shorter --horizon / --lookback.")
+        _say(args, f"{series.name}: {len(history)} values give fewer than {recipes.MIN_WINDOWS} training windows of "
+                   f"the single-series recipe; the global model (trained on every window, however short) takes it.")
+        return _forecast_items(args, [{"name": series.name, "values": series.values, "covariates": None,
+                                       "horizon": args.horizon, "season": season,
+                                       "timestamps": series.timestamps}], series.name)
     _say(args, f"Forecasting the last {args.horizon} of {len(series.values)} values of {series.name} "
                f"(season {season}) with a {args.model.upper()}.")
     result, predicted, errors = _forecast_once(args, args.model, series, season, args.seed)
+    intervals = {level: result.interval(history, level, predicted) for level in (95, 80)}
+    for level, (low, high) in intervals.items():
+        errors[f"coverage_{level}"] = float(np.mean((actual >= low) & (actual <= high)))
     naive = recipes.naive_forecast(history, args.horizon)
     seasonal = recipes.seasonal_naive_forecast(history, args.horizon, season)
     baselines = {"naive": recipes.forecast_errors(actual, naive, history, season),
                  "seasonal_naive": recipes.forecast_errors(actual, seasonal, history, season)}
-    out: dict[str, Any] = {"command": "forecast", "model": args.model, "horizon": args.horizon, "season": season,
+    out: dict[str, Any] = {"command": "forecast", "recipe": "direct", "model": args.model, "horizon": args.horizon,
+                           "season": season,
                            "lookback": result.lookback, "parameters": result.parameters,
                            "train_seconds": round(result.train_seconds, 3),
-                           "forecast": as_float_list(predicted)}
+                           "forecast": as_float_list(predicted),
+                           **{f"interval_{level}": [as_float_list(low), as_float_list(high)]
+                              for level, (low, high) in intervals.items()}}
     out.update({f"test_{k}": v for k, v in errors.items()})
     for name, values in baselines.items():
         out.update({f"{name}_{k}": v for k, v in values.items()})
@@ -195,6 +212,8 @@ def cmd_forecast(args) -> dict[str, Any]:
     rows += [[name.replace("_", " ")] + [f"{v[k]:.4f}" for k in ("mape", "smape", "mase", "rmse")]
              for name, v in baselines.items()]
     _say(args, "\n" + _table(rows, ["model", "MAPE", "sMAPE", "MASE", "RMSE"]))
+    _say(args, f"interval coverage on the held-out values: 80% -> {errors['coverage_80']:.3f}, "
+               f"95% -> {errors['coverage_95']:.3f}")
     if args.save:
         recipes.save_forecaster(result, args.save, season)
         out["saved"] = args.save
@@ -202,7 +221,8 @@ def cmd_forecast(args) -> dict[str, Any]:
         paths = [plot.training_curves(result.history, os.path.join(args.plot, "training_curves.png")),
                  plot.forecast(series.timestamps, series.values, predicted, path=os.path.join(args.plot, "forecast.png"),
                                horizon_start=series.timestamps[-args.horizon],
-                               baselines={"naive": naive, "seasonal naive": seasonal}, title=series.name)]
+                               baselines={"naive": naive, "seasonal naive": seasonal}, title=series.name,
+                               intervals={f"{level}%": pair for level, pair in intervals.items()})]
         out["plots"] = paths
         _say(args, "Plots: " + ", ".join(paths))
     return _emit(args, out)
@@ -246,23 +266,28 @@ def _panel_series(args):
 
 
 def _forecast_panel(args) -> dict[str, Any]:
-    plot = _plot_module(args)
     if args.save:
         raise ValueError("--save keeps a single-series forecaster; saving the global model of a panel is not "
                          "supported yet. Run without --save (the --output CSV keeps every forecast).")
     _check_output_file(args.output)
-    panel, items = _panel_series(args)
+    _, items = _panel_series(args)
+    return _forecast_items(args, items, os.path.basename(args.csv))
+
+
+def _forecast_items(args, items: list[dict], source: str) -> dict[str, Any]:
+    """The global forecaster on ``items`` (``_panel_series``'s dicts): one model per season and horizon."""
+    plot = _plot_module(args)
     groups: dict[tuple[int, int], list[dict]] = {}
     for item in items:
         groups.setdefault((item["season"], item["horizon"]), []).append(item)
-    _say(args, f"Forecasting {len(items)} series of {os.path.basename(args.csv)} with one global {args.model.upper()} "
+    _say(args, f"Forecasting {len(items)} series of {source} with one global {args.model.upper()} "
                f"model per season and horizon ({len(groups)}: "
                + ", ".join(f"season {m} horizon {h}: {len(g)} series" for (m, h), g in groups.items()) + ").")
     started = time.perf_counter()
     parameters, rows = 0, []
     for (season, horizon), members in groups.items():
         histories = [m["values"][:-horizon] for m in members]
-        covariates = None if panel.covariates is None else [m["covariates"] for m in members]
+        covariates = None if members[0]["covariates"] is None else [m["covariates"] for m in members]
         model = recipes.train_global_forecaster(histories, horizon, season=season, covariates=covariates,
                                                 lookback=args.lookback, cell=args.model, units=args.units,
                                                 ensemble=args.ensemble, seed=args.seed, verbose=_fit_verbose(args))
@@ -291,7 +316,8 @@ def _forecast_panel(args) -> dict[str, Any]:
               "seasonal_naive_smape", "seasonal_naive_mape")}
     held_out = sum(r["horizon"] for r in rows)
     coverage = {level: sum(r[f"coverage_{level}"] * r["horizon"] for r in rows) / held_out for level in (80, 95)}
-    out: dict[str, Any] = {"command": "forecast", "model": args.model, "series": len(rows), "ensemble": args.ensemble,
+    out: dict[str, Any] = {"command": "forecast", "recipe": "global", "model": args.model, "series": len(rows),
+                           "ensemble": args.ensemble,
                            "parameters": parameters, "train_seconds": round(seconds, 3),
                            "test_mase": means["mase"], "test_smape": means["smape"], "test_mape": means["mape"],
                            "test_coverage_80": coverage[80], "test_coverage_95": coverage[95],

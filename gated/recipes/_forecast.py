@@ -6,6 +6,10 @@ step-to-step change of the training series, so the model learns the shape of wha
 (a trending series such as CO2 keeps working past the range it was trained on). The last part of the training
 windows (in time order) is the validation data for early stopping; the model is then refit on every window for
 the chosen number of epochs. Nothing after the training series is seen before the forecast.
+
+Intervals: the early-stopped model's errors on the validation windows (forecasts of values it was not trained on),
+per horizon step, give empirical quantiles (``INTERVAL_QUANTILES``) that are added to the refit model's forecast;
+the 80% interval spans the 0.1 to 0.9 quantiles of those errors and the 95% interval 0.025 to 0.975.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ def default_lookback(length: int, horizon: int, season: int | None) -> int:
     return max(2, min(want, (length - horizon) // 3))
 
 
+INTERVAL_QUANTILES = (0.025, 0.1, 0.9, 0.975)
+LEVELS = {80: (0.1, 0.9), 95: (0.025, 0.975)}
+MIN_WINDOWS = 10  # fewer training windows than this and the direct recipe refuses (the global one takes over)
 MAX_WINDOWS = 512  # more overlapping windows than this add time, not information: they are strided
 
 
@@ -43,6 +50,7 @@ class ForecastResult:
     best_epoch: int
     train_seconds: float
     parameters: int
+    error_quantiles: np.ndarray | None = None  # (len(INTERVAL_QUANTILES), horizon), in units of ``scale``
 
     def forecast(self, observed: Any) -> np.ndarray:
         """The next ``horizon`` values after ``observed`` (at least ``lookback`` values, in the data's units)."""
@@ -54,6 +62,23 @@ class ForecastResult:
         x = ((window - window[-1]) / self.scale).astype(np.float32)[None, :, None]
         relative = self.model.predict(x, verbose=0)[0].astype(np.float64)
         return window[-1] + relative * self.scale
+
+    def interval(self, observed: Any, level: int, forecast: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of the ``level``% interval (80 or 95) around the forecast after ``observed``."""
+        if self.error_quantiles is None:
+            raise ValueError("This forecaster has no interval estimates (it was loaded from a file written before "
+                             "intervals were kept, or trained without validation windows).")
+        if level not in LEVELS:
+            raise ValueError(f"level must be 80 or 95; received {level!r}.")
+        point = self.forecast(observed) if forecast is None else np.asarray(forecast, dtype=np.float64)
+        low, high = (self.error_quantiles[INTERVAL_QUANTILES.index(q)] * self.scale for q in LEVELS[level])
+        return point + low, point + high
+
+
+def windows_available(length: int, horizon: int, season: int | None = None, lookback: int | None = None) -> int:
+    """How many training windows the direct recipe gets from a series of ``length`` values."""
+    lookback = lookback or default_lookback(length, horizon, season)
+    return max(0, length - lookback - horizon + 1)
 
 
 def _relative_windows(series: np.ndarray, lookback: int, horizon: int, scale: float, stride: int = 1):
@@ -87,7 +112,7 @@ def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lo
     stride = max(1, -(-count // MAX_WINDOWS))
     # Stride from the end so that the most recent window is always among the training windows.
     x, y = _relative_windows(series[(count - 1) % stride:], lookback, horizon, scale, stride)
-    if len(x) < 10:
+    if len(x) < MIN_WINDOWS:
         raise ValueError(f"A series of {len(series)} values gives only {len(x)} training windows of lookback "
                          f"{lookback} + horizon {horizon}; use a shorter lookback or horizon, or more data.")
     cut = int(round(len(x) * (1 - validation_fraction)))
@@ -106,9 +131,11 @@ def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lo
     history = model.fit(x[:fit_end], y[:fit_end], validation_data=(x[cut:], y[cut:]), epochs=epochs,
                         batch_size=batch_size, verbose=verbose, callbacks=[stop])
     best_epoch = int(np.argmin(history.history["val_loss"])) + 1
+    errors = y[cut:] - model.predict(x[cut:], verbose=0).astype(np.float64)  # (windows, horizon), scaled units
+    error_quantiles = np.quantile(errors, INTERVAL_QUANTILES, axis=0)
     if refit:
         set_random_seed(seed)
         model = new_model()
         model.fit(x, y, epochs=best_epoch, batch_size=batch_size, verbose=verbose)
     return ForecastResult(model, lookback, horizon, scale, history.history, best_epoch, time.perf_counter() - start,
-                          model.count_params())
+                          model.count_params(), error_quantiles)

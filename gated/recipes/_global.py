@@ -13,7 +13,9 @@ A single GRU network is trained on windows of every series at once.
   seasonal naive and training moves away from it only where the windows say so. The median is the point
   forecast; the outer pairs give the 80% and 95% intervals.
 - Training: a budget in optimizer steps scaled to the number of windows, Adam with warmup and cosine decay;
-  ``ensemble`` networks with different seeds, their quantiles averaged.
+  ``ensemble`` networks with different seeds, their quantiles averaged. How many of those steps to run is chosen
+  by a backtest: one network trained on the histories without their last ``horizon`` values, scored every epoch on
+  forecasting them (a single series with a few hundred windows overfits long before the budget ends).
 Only the values given as history are used; the held-out horizon is never seen.
 """
 
@@ -32,11 +34,13 @@ from .. import optimizers as _optimizers
 from ..models import Sequential
 from ..optimizers import schedules as _schedules
 from ..utils import set_random_seed
+from ._classify import smoothed_best_epoch
 from ._network import RECURRENT
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # the 95% and 80% intervals around the median
 INTERVALS = {80: (0.1, 0.9), 95: (0.025, 0.975)}
 MIN_OBSERVED = 3  # a training window sees at least this many real values
+MIN_FRACTION = 0.25  # the least of the step budget a selection may keep
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class GlobalForecaster:
     steps: int = 0
     windows: int = 0
     train_seconds: float = 0.0
+    budget: int | None = None  # the selection run's budget, when one chose ``steps``
 
     @property
     def parameters(self) -> int:
@@ -140,16 +145,7 @@ class GlobalForecaster:
         """
         histories = [_as_series(h, f"series {i}") for i, h in enumerate(histories)]
         covariates = _check_covariates(covariates, histories, self.horizon, self.covariates)
-        x, bases, scalers = [], [], []
-        for i, values in enumerate(histories):
-            scaler = SeriesScaler.fit(values, self.log, self.season, self.horizon)
-            z = scaler.forward(values)
-            cov = None if covariates is None else covariates[i]
-            x.append(_window(z, cov, len(z), self.lookback, self.horizon, scaler.scale,
-                             _covariate_stats(cov, len(z))))
-            bases.append(seasonal_base(z, len(z), self.horizon, self.season if scaler.seasonal else 1))
-            scalers.append(scaler)
-        x = np.stack(x)
+        x, bases, scalers = _origin_inputs(histories, covariates, self.lookback, self.horizon, self.season, self.log)
         out = np.mean([m.predict(x, verbose=0, batch_size=256) for m in self.models], axis=0).astype(np.float64)
         result = np.empty_like(out)
         for i, scaler in enumerate(scalers):
@@ -221,6 +217,20 @@ def _window(z: np.ndarray, covariates: np.ndarray | None, end: int, lookback: in
     return x
 
 
+def _origin_inputs(histories, covariates, lookback: int, horizon: int, season: int, log):
+    """The inputs that forecast the ``horizon`` values after each history (S, T, F), each series' base forecast
+    (in model units) and its scaler."""
+    x, bases, scalers = [], [], []
+    for i, values in enumerate(histories):
+        scaler = SeriesScaler.fit(values, log, season, horizon)
+        z = scaler.forward(values)
+        cov = None if covariates is None else covariates[i]
+        x.append(_window(z, cov, len(z), lookback, horizon, scaler.scale, _covariate_stats(cov, len(z))))
+        bases.append(seasonal_base(z, len(z), horizon, season if scaler.seasonal else 1))
+        scalers.append(scaler)
+    return np.stack(x), bases, scalers
+
+
 def _training_windows(histories, covariates, horizon: int, lookback: int, season: int, log):
     """Every window of every series: inputs (N, T, F) and targets (N, H), NaN past a series' end."""
     xs, ys = [], []
@@ -255,13 +265,17 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
                             covariates: Sequence[Any] | None = None, lookback: int | None = None,
                             quantiles: Sequence[float] = QUANTILES, cell: str = "gru", units: int = 64,
                             steps: int | None = None, batch_size: int = 32, learning_rate: float = 2e-3,
-                            ensemble: int = 3, log: bool | None = None, seed: int = 0,
+                            ensemble: int = 3, log: bool | None = None, validate: bool = True, seed: int = 0,
                             verbose: int = 0) -> GlobalForecaster:
     """Fit one forecaster on the histories of every series (1-D arrays, oldest first, no missing values).
 
     ``covariates[i]``: ``(len(series[i]) + horizon, C)``, known over the history and the horizon to forecast.
     ``steps``: the optimizer-step budget of each network (default ``training_steps``). ``log``: None models every
     all-positive series in logs, False none. ``ensemble``: networks with different seeds, averaged.
+    ``validate``: first run the recipe on the histories without their last ``horizon`` values, scoring each epoch's
+    forecast of those values (pinball loss); the networks then train for the steps where that score was best
+    (smoothed, at least ``MIN_FRACTION`` of the budget). The held-out values are part of the history: the
+    horizon to forecast is never seen.
     """
     histories = [_as_series(s, f"series {i}") for i, s in enumerate(series)]
     if not histories:
@@ -284,22 +298,55 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
     lookback = lookback or default_lookback([len(v) for v in histories], horizon, season)
     x, y = _training_windows(histories, covariates, horizon, lookback, season, log)
     steps = steps or training_steps(len(x), batch_size)
-    per_epoch = math.ceil(len(x) / batch_size)
-    epochs = max(1, math.ceil(steps / per_epoch))
     loss = pinball_loss(quantiles)
-    targets = np.repeat(y[:, :, None], len(quantiles), axis=2)
     started = time.perf_counter()
-    models, record = [], {}
-    for member in range(ensemble):
+
+    def train(x, y, total: int, member: int, validation=None):
+        per_epoch = math.ceil(len(x) / batch_size)
         set_random_seed(seed * 1000 + member)
         model = build_global_network(x.shape[1], x.shape[2], horizon, len(quantiles), cell=cell, units=units)
-        total = epochs * per_epoch
-        warmup = max(1, total // 20)
-        schedule = _schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, total - warmup), alpha=0.05,
-                                          warmup_target=learning_rate, warmup_steps=warmup)
+        epochs = max(1, math.ceil(total / per_epoch))
+        warmup = max(1, epochs * per_epoch // 20)
+        schedule = _schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, epochs * per_epoch - warmup),
+                                          alpha=0.05, warmup_target=learning_rate, warmup_steps=warmup)
         model.compile(optimizer=_optimizers.Adam(schedule, clipnorm=1.0), loss=loss)
-        history = model.fit(x, targets, epochs=epochs, batch_size=batch_size, verbose=verbose, check_finite=False)
-        record = record or history.history
+        if validation is not None:
+            validation = (validation[0], _repeat(validation[1], len(quantiles)))
+        history = model.fit(x, _repeat(y, len(quantiles)), epochs=epochs, batch_size=batch_size, verbose=verbose,
+                            check_finite=False, validation_data=validation)
+        return model, history.history, epochs * per_epoch
+
+    record: dict[str, list[float]] = {}
+    selected = steps
+    held_out = _backtest(histories, covariates, horizon) if validate else None
+    if held_out is not None:  # the whole recipe once on the histories without their last horizon: when to stop
+        cut, cut_covariates, actual = held_out
+        x_fit, y_fit = _training_windows(cut, cut_covariates, horizon, lookback, season, log)
+        x_val, bases, scalers = _origin_inputs(cut, cut_covariates, lookback, horizon, season, log)
+        y_val = np.stack([(s.forward(a) - b) / s.scale for a, b, s in zip(actual, bases, scalers)]).astype(np.float32)
+        per_epoch = math.ceil(len(x_fit) / batch_size)
+        _, record, _ = train(x_fit, y_fit, steps, ensemble, validation=(x_val, y_val))
+        best = smoothed_best_epoch(record["val_loss"])
+        selected = max(best * per_epoch, math.ceil(MIN_FRACTION * steps))
+    models = []
+    for member in range(ensemble):
+        model, history, done = train(x, y, selected, member)
+        record = record or history
         models.append(model)
-    return GlobalForecaster(models, lookback, horizon, season, quantiles, channels, log, record, epochs * per_epoch,
-                            len(x), time.perf_counter() - started)
+    return GlobalForecaster(models, lookback, horizon, season, quantiles, channels, log, record, done, len(x),
+                            time.perf_counter() - started, budget=steps if held_out is not None else None)
+
+
+def _repeat(y: np.ndarray, quantiles: int) -> np.ndarray:
+    return np.repeat(y[:, :, None], quantiles, axis=2)
+
+
+def _backtest(histories, covariates, horizon: int):
+    """The histories without their last ``horizon`` values (series long enough to give up that many), the matching
+    covariates, and the values held out; None when no series is long enough."""
+    keep = [i for i, v in enumerate(histories) if len(v) >= 2 * horizon + MIN_OBSERVED + 1]
+    if not keep:
+        return None
+    cut = [histories[i][:-horizon] for i in keep]
+    cut_covariates = None if covariates is None else [covariates[i][:len(histories[i])] for i in keep]
+    return cut, cut_covariates, [histories[i][-horizon:] for i in keep]

@@ -28,7 +28,8 @@ def save_classifier(result: ClassificationResult, path: str | os.PathLike, class
 
 def save_forecaster(result: ForecastResult, path: str | os.PathLike, season: int | None = None) -> None:
     state = {"kind": KIND, "task": "forecasting", "lookback": result.lookback, "horizon": result.horizon,
-             "scale": result.scale, "season": season}
+             "scale": result.scale, "season": season,
+             "error_quantiles": None if result.error_quantiles is None else np.asarray(result.error_quantiles).tolist()}
     save_model(result.model, path, extra_state=state)
 
 
@@ -43,6 +44,7 @@ def load_recipe(path: str | os.PathLike) -> tuple[str, Any, dict[str, Any]]:
         preprocessor = Preprocessor(StandardScaler.from_config(state["scaler"]), bool(state["padded"]),
                                     bool(state.get("series_channels", False)))
         return "classification", ClassificationResult(model, preprocessor, {}, 0, 0.0, model.count_params()), state
+    quantiles = state.get("error_quantiles")
     result = ForecastResult(model, int(state["lookback"]), int(state["horizon"]), float(state["scale"]), {}, 0, 0.0,
-                            model.count_params())
+                            model.count_params(), None if quantiles is None else np.asarray(quantiles, np.float64))
     return "forecasting", result, state

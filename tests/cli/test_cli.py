@@ -82,8 +82,12 @@ def test_forecast_reports_errors_and_baselines(tmp_path):
     for key in ("test_mape", "test_smape", "test_mase", "test_rmse", "naive_mase", "seasonal_naive_mase",
                 "seasonal_naive_rmse", "naive_rmse", "forecast"):
         assert key in out
-    assert out["season"] == 11 and len(out["forecast"]) == 11
+    assert out["season"] == 11 and len(out["forecast"]) == 11 and out["recipe"] == "direct"
     assert out["seasonal_naive_mase"] == pytest.approx(0.8807, abs=1e-3)  # computed in the same run
+    for level in (80, 95):
+        low, high = (np.array(v) for v in out[f"interval_{level}"])
+        assert np.all(low <= np.array(out["forecast"]) + 1e-9) and np.all(np.array(out["forecast"]) <= high + 1e-9)
+    assert 0.0 <= out["test_coverage_80"] <= out["test_coverage_95"] <= 1.0
     assert os.path.getsize(tmp_path / "forecast.png") > 1000
 
 

@@ -64,3 +64,22 @@ def test_panel_output_paths_are_checked_before_training(tmp_path, capsys):
                  "--horizon", "6"])
     captured = capsys.readouterr()
     assert code == 1 and "Pass --column" in captured.err
+
+
+def test_a_series_too_short_for_the_single_series_recipe_goes_to_the_global_model(tmp_path, capsys):
+    months = np.arange("2001-01", "2004-01", dtype="datetime64[M]")
+    values = 200 + 10 * np.arange(36) + 40 * np.sin(2 * np.pi * np.arange(36) / 12)
+    path = tmp_path / "short.csv"
+    path.write_text("month,sales\n" + "".join(f"{m},{float(v)!r}\n" for m, v in zip(months, values)))
+    code = main(["forecast", "--data", str(path), "--horizon", "12", "--ensemble", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out.strip().splitlines()[-1])
+    assert out["recipe"] == "global" and out["series"] == 1
+    history = values[:-12]
+    # The season comes from the monthly timestamps: the baseline is seasonal naive at 12, recomputed here.
+    expected = forecast_errors(values[-12:], seasonal_naive_forecast(history, 12, 12), history, 12)["mase"]
+    assert out["seasonal_naive_mase"] == pytest.approx(expected)
+    assert 0.0 <= out["test_coverage_80"] <= out["test_coverage_95"] <= 1.0
+    refused = main(["forecast", "--data", str(path), "--horizon", "12", "--save", str(tmp_path / "m.gated")])
+    assert refused == 1 and "--save does not keep global models yet" in capsys.readouterr().err
