@@ -146,15 +146,20 @@ def _torch_fused(layer, x, states, mask, layout, training):
     return outputs, outputs[:, -1], finals
 
 
-def _sequence_kernel(run: Callable[..., Any]) -> Callable[..., Any]:
-    """A C++ kernel's ``run(cell, x, *states, mask, zero_output_for_mask)`` as a layer runner (masks inside)."""
-    def run_layer(layer, x, states, mask, layout, training):
-        x = _dropped_inputs(layer.cell, x, training)
-        outputs, finals = run(layer.cell, x, *states, None if layout.kind == "none" else mask,
-                              layer.zero_output_for_mask)
-        return outputs, outputs[:, -1], finals
+class _sequence_kernel:
+    """A C++ kernel's ``run(cell, x, *states, mask, zero_output_for_mask)`` as a layer runner (masks inside).
 
-    return run_layer
+    A class, not a closure, so that a layer whose ``last_path`` holds it still pickles.
+    """
+
+    def __init__(self, run: Callable[..., Any]):
+        self.run = run
+
+    def __call__(self, layer, x, states, mask, layout, training):
+        x = _dropped_inputs(layer.cell, x, training)
+        outputs, finals = self.run(layer.cell, x, *states, None if layout.kind == "none" else mask,
+                                   layer.zero_output_for_mask)
+        return outputs, outputs[:, -1], finals
 
 
 def _triton(layer, x, states, mask, layout, training, decision):

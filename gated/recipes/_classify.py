@@ -340,7 +340,7 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
         count = ensemble
         member = 0
         while count is None or member < count:
-            set_random_seed(seed * 1000 + member)
+            set_random_seed((seed * 1000 + member) % 2 ** 32)  # any int seed, members apart
             model = new_model(run.steps, member + 1)
             member_started = time.perf_counter()
             planned = count or (MAX_MEMBERS if per_member is None else

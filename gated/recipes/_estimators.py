@@ -1,4 +1,4 @@
-"""The classification recipe as a scikit-learn estimator: ``GRUClassifier`` (needs scikit-learn).
+"""The recipes as scikit-learn estimators: ``GRUClassifier`` and ``GRUForecaster`` (need scikit-learn).
 
 Shapes: N series, T timesteps, C channels. The recipe (``train_classifier``) takes (N, T, C) floats and class ids
 0..K-1; this module turns scikit-learn's inputs (labels of any kind, 2-D tables, the (N, C, T) arrays of aeon and
@@ -13,14 +13,15 @@ import numpy as np
 
 from ..utils import pad_sequences
 from ._classify import train_classifier
+from ._global import INTERVALS, train_global_forecaster
 
 try:  # scikit-learn is optional: GRUClassifier needs it, the rest of gated does not
-    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 except ImportError:
-    BaseEstimator = ClassifierMixin = None
+    BaseEstimator = ClassifierMixin = RegressorMixin = None
 try:
     from sklearn.utils.validation import validate_data
 except ImportError:  # scikit-learn < 1.6 validates through a method of the estimator
@@ -32,16 +33,19 @@ _FLOATS = (np.float64, np.float32)
 
 class _NeedsScikitLearn:
     def __init__(self, *args: Any, **kwargs: Any):
-        raise ImportError("gated.recipes.GRUClassifier is a scikit-learn estimator and needs scikit-learn: "
+        raise ImportError(f"gated.recipes.{type(self).__name__} is a scikit-learn estimator and needs scikit-learn: "
                           "pip install scikit-learn")
 
 
 _BASES = (_NeedsScikitLearn,) if BaseEstimator is None else (ClassifierMixin, BaseEstimator)
+_REGRESSOR_BASES = (_NeedsScikitLearn,) if BaseEstimator is None else (RegressorMixin, BaseEstimator)
 
 
-def _validate_table(estimator: Any, x: Any, y: Any = None, *, reset: bool) -> Any:
+def _validate_table(estimator: Any, x: Any, y: Any = None, *, reset: bool, multi_output: bool = False) -> Any:
     """scikit-learn's own check of a 2-D X (and y): n_features_in_, feature_names_in_, its messages."""
     kwargs = {"reset": reset, "dtype": _FLOATS}
+    if y is not None and multi_output:
+        kwargs.update(multi_output=True, y_numeric=True)
     if validate_data is not None:
         return validate_data(estimator, x, **kwargs) if y is None else validate_data(estimator, x, y, **kwargs)
     return estimator._validate_data(x, **kwargs) if y is None else estimator._validate_data(x, y, **kwargs)
@@ -199,10 +203,7 @@ class GRUClassifier(*_BASES):
         if len(classes) < 2:
             raise ValueError(f"GRUClassifier needs series of at least 2 classes; y holds one class only "
                              f"({classes[0]!r}), so there is nothing to tell apart.")
-        seed = self.random_state
-        if seed is None or isinstance(seed, np.random.RandomState):
-            seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
-        self.result_ = train_classifier(x, ids.astype(np.int64), seed=int(seed), verbose=self.verbose,
+        self.result_ = train_classifier(x, ids.astype(np.int64), seed=_seed(self.random_state), verbose=self.verbose,
                                         epochs=self.epochs, batch_size=self.batch_size, units=self.units,
                                         learning_rate=self.learning_rate, ensemble=self.ensemble, cell=self.cell)
         self.classes_ = classes
@@ -229,3 +230,137 @@ class GRUClassifier(*_BASES):
         """Labels from ``classes_``, one per series."""
         probabilities = self.predict_proba(X)
         return self.classes_[probabilities.argmax(axis=1)]
+
+
+def _seed(random_state: Any) -> int:
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return int(random_state)
+
+
+class GRUForecaster(*_REGRESSOR_BASES):
+    """gated's global forecaster (``gated.recipes.train_global_forecaster``) as a scikit-learn regressor.
+
+    Each row of X is one series' history (oldest value first); each row of y the ``horizon`` values that follow
+    it. ``fit`` trains one model on every window of every series (the history followed by its y), so the last
+    window of each series is exactly the task ``predict`` is asked: the next ``horizon`` values after a history.
+    ``predict(X)`` returns the median forecasts, (n_series, horizon), or (n_series,) when y was fitted 1-D;
+    ``predict_quantiles`` the quantiles, ``predict_interval`` the 80% or 95% interval. ``score`` is scikit-learn's
+    R² of ``predict(X)`` against y (averaged over the horizon's steps), so ``cross_val_score`` and ``GridSearchCV``
+    compare settings on series they were not fitted on.
+
+    ``fit(X)`` without y trains on the windows inside the histories alone; ``horizon`` is then required.
+
+    Input X, one of: a 2-D array (n_series, timesteps); a 3-D array with one channel, (n_series, 1, timesteps) as
+    aeon and sktime write it, or (n_series, timesteps, 1), gated's and Keras's layout (the axis of size 1 is the
+    channel, so no ``input_layout`` is needed); a list of 1-D series of different lengths. Series with more than
+    one channel (covariates) go through ``train_global_forecaster(covariates=...)``, which takes their future too.
+
+    Parameters: ``horizon`` (None: y's columns), ``season`` (the seasonal period, 1 for none), ``lookback`` (None:
+    the recipe's), ``units``, ``cell``, ``steps`` (the optimizer-step budget; None: the recipe's, chosen by its
+    backtest), ``ensemble`` (networks averaged), ``random_state`` (an int seeds the recipe exactly as
+    ``train_global_forecaster(..., seed=random_state)``; None or a ``RandomState`` draws a seed), ``verbose``.
+
+    Attributes after ``fit``: ``horizon_``, ``forecaster_`` (the ``GlobalForecaster``) and, for 2-D input,
+    ``n_features_in_`` (the columns: timesteps of the histories).
+    """
+
+    def __init__(self, horizon: int | None = None, season: int = 1, lookback: int | None = None, units: int = 64,
+                 cell: str = "gru", steps: int | None = None, ensemble: int = 3, random_state: Any = None,
+                 verbose: int = 0):
+        self.horizon = horizon
+        self.season = season
+        self.lookback = lookback
+        self.units = units
+        self.cell = cell
+        self.steps = steps
+        self.ensemble = ensemble
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):  # scikit-learn >= 1.6
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        # A forecaster of what follows a series, not a regressor of arbitrary tabular targets: scikit-learn's
+        # generic accuracy checks (a linear target of 10 independent columns) do not describe its task.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def _histories(self, x: Any, *, fitting: bool, y: Any = None):
+        """A list of 1-D float64 histories from any accepted X (and y checked beside it when ``fitting``)."""
+        if _is_ragged(x):
+            series = [check_array(s, ensure_2d=False, dtype=_FLOATS, input_name="X") for s in x]
+            if any(s.ndim != 1 for s in series):
+                bad = next(s.shape for s in series if s.ndim != 1)
+                raise ValueError(f"GRUForecaster: each series in a list must be 1-D (timesteps,); received a series "
+                                 f"of shape {bad}.")
+            if fitting:
+                for name in ("n_features_in_", "feature_names_in_"):
+                    if hasattr(self, name):
+                        delattr(self, name)
+            return [np.asarray(s, dtype=np.float64) for s in series], y
+        if _ndim(x) == 2:
+            if fitting:
+                x, y = _validate_table(self, x, y, reset=True, multi_output=True) if y is not None else (
+                    _validate_table(self, x, reset=True), None)
+            else:
+                x = _validate_table(self, x, reset=False)
+            return list(np.asarray(x, dtype=np.float64)), y
+        x = check_array(x, allow_nd=True, dtype=_FLOATS, input_name="X")
+        if x.ndim != 3 or 1 not in x.shape[1:]:
+            raise ValueError(f"GRUForecaster expects X of shape (n_series, timesteps), (n_series, 1, timesteps) or "
+                             f"(n_series, timesteps, 1), or a list of 1-D series; received shape {x.shape}. Series "
+                             "with covariates: gated.recipes.train_global_forecaster(covariates=...).")
+        return list(x.reshape(len(x), -1).astype(np.float64)), y
+
+    def fit(self, X: Any, y: Any = None) -> "GRUForecaster":
+        """Train on the histories X and (optionally) the values y that follow each; returns self."""
+        histories, y = self._histories(X, fitting=True, y=y)
+        if y is None:
+            if self.horizon is None:
+                raise ValueError("GRUForecaster requires y to be passed, but the target y is None: pass y, the "
+                                 "values that follow each series (the horizon is its columns), or set horizon=H to "
+                                 "train on the histories alone.")
+            horizon, series, self._one_d = int(self.horizon), histories, False
+        else:
+            y = np.asarray(y, dtype=np.float64)
+            self._one_d = y.ndim == 1
+            y = y.reshape(len(y), -1)
+            check_consistent_length(histories, y)
+            horizon = y.shape[1]
+            if self.horizon is not None and int(self.horizon) != horizon:
+                raise ValueError(f"GRUForecaster(horizon={self.horizon}) but y has {horizon} column(s); y holds the "
+                                 "horizon values after each series: pass horizon=None or y of that many columns.")
+            if not np.isfinite(y).all():
+                raise ValueError("GRUForecaster: y has missing or infinite values; fill or drop them first.")
+            series = [np.concatenate([h, t]) for h, t in zip(histories, y)]
+        shortest = min(len(s) for s in histories)
+        if min(len(s) for s in series) < 1 + horizon:
+            raise ValueError(f"GRUForecaster: series of {shortest} value(s) (received {shortest} feature(s)) are too "
+                             f"short to learn a horizon of {horizon} from; each series with its y needs at least "
+                             f"{1 + horizon} values.")
+        self.forecaster_ = train_global_forecaster(series, horizon, season=self.season, lookback=self.lookback,
+                                                   cell=self.cell, units=self.units, steps=self.steps,
+                                                   ensemble=self.ensemble, seed=_seed(self.random_state),
+                                                   verbose=self.verbose)
+        self.horizon_ = horizon
+        return self
+
+    def predict_quantiles(self, X: Any) -> np.ndarray:
+        """(n_series, horizon, Q) forecasts at the quantiles ``forecaster_.quantiles``, increasing on the last axis."""
+        check_is_fitted(self)
+        histories, _ = self._histories(X, fitting=False)
+        return self.forecaster_.forecast(histories)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The median forecasts of the ``horizon_`` values after each series: (n_series, horizon_), or (n_series,)
+        when fitted with a 1-D y."""
+        median = self.predict_quantiles(X)[:, :, self.forecaster_.quantiles.index(0.5)]
+        return median[:, 0] if self._one_d else median
+
+    def predict_interval(self, X: Any, level: int = 80) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper), each (n_series, horizon_), of the ``level``% interval (80 or 95)."""
+        if level not in INTERVALS:
+            raise ValueError(f"GRUForecaster: level must be one of {sorted(INTERVALS)}; received {level!r}.")
+        return self.forecaster_.interval(self.predict_quantiles(X), level)

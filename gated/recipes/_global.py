@@ -39,7 +39,7 @@ from ._network import RECURRENT
 
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # the 95% and 80% intervals around the median
 INTERVALS = {80: (0.1, 0.9), 95: (0.025, 0.975)}
-MIN_OBSERVED = 3  # a training window sees at least this many real values
+MIN_OBSERVED = 3  # a training window sees at least this many real values (fewer only in very short series)
 MIN_FRACTION = 0.25  # the least of the step budget a selection may keep
 
 
@@ -70,20 +70,21 @@ class SeriesScaler:
         return np.exp(np.clip(z, -700, 700)) if self.log else z
 
 
-def pinball_loss(quantiles: Sequence[float]):
+class pinball_loss:
     """Mean pinball loss over known targets; ``y_true`` (B, H, Q) repeats the target over the last axis (NaN where a
-    window has none)."""
-    levels = torch.tensor(list(quantiles), dtype=torch.float32)
+    window has none). A class, so that a compiled model pickles."""
 
-    def pinball(y_true, y_pred):  # (B, H, Q), (B, H, Q)
+    def __init__(self, quantiles: Sequence[float]):
+        self.quantiles = tuple(float(q) for q in quantiles)
+        self.__name__ = "pinball"
+
+    def __call__(self, y_true, y_pred):  # (B, H, Q), (B, H, Q)
         target = y_true[..., :1]
         known = ~torch.isnan(target)
         error = torch.where(known, target, y_pred) - y_pred
-        q = levels.to(error)
+        q = torch.tensor(self.quantiles, dtype=error.dtype, device=error.device)
         loss = torch.maximum(q * error, (q - 1) * error)
-        return loss.sum() / (known.sum().clamp(min=1) * len(quantiles))
-
-    return pinball
+        return loss.sum() / (known.sum().clamp(min=1) * len(self.quantiles))
 
 
 def seasonal_beats_naive(z: np.ndarray, season: int, horizon: int) -> bool:
@@ -222,7 +223,7 @@ def _origin_inputs(histories, covariates, lookback: int, horizon: int, season: i
     (in model units) and its scaler."""
     x, bases, scalers = [], [], []
     for i, values in enumerate(histories):
-        scaler = SeriesScaler.fit(values, log, season, horizon)
+        scaler = SeriesScaler.fit(values, log[i] if isinstance(log, list) else log, season, horizon)
         z = scaler.forward(values)
         cov = None if covariates is None else covariates[i]
         x.append(_window(z, cov, len(z), lookback, horizon, scaler.scale, _covariate_stats(cov, len(z))))
@@ -235,12 +236,12 @@ def _training_windows(histories, covariates, horizon: int, lookback: int, season
     """Every window of every series: inputs (N, T, F) and targets (N, H), NaN past a series' end."""
     xs, ys = [], []
     for i, values in enumerate(histories):
-        scaler = SeriesScaler.fit(values, log, season, horizon)
+        scaler = SeriesScaler.fit(values, log[i] if isinstance(log, list) else log, season, horizon)
         z = scaler.forward(values)
         base_season = season if scaler.seasonal else 1
         cov = None if covariates is None else covariates[i]
         stats = _covariate_stats(cov, len(z))  # covariates are known over the horizon too: windows may use them
-        for end in range(MIN_OBSERVED, len(z)):
+        for end in range(max(1, min(MIN_OBSERVED, len(z) - horizon)), len(z)):  # short series: fewer seen
             target = np.full(horizon, np.nan)
             known = z[end:end + horizon]
             target[:len(known)] = (known - seasonal_base(z, end, horizon, base_season)[:len(known)]) / scaler.scale
@@ -285,9 +286,9 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
                          f"{ensemble}.")
     horizon, season = int(horizon), int(season)
     for i, values in enumerate(histories):
-        if len(values) < MIN_OBSERVED + horizon:
+        if len(values) < 1 + horizon:
             raise ValueError(f"Series {i} has {len(values)} values: too few to learn a horizon of {horizon} from "
-                             f"(at least {MIN_OBSERVED + horizon}).")
+                             f"(at least {1 + horizon}).")
     quantiles = tuple(float(q) for q in quantiles)
     if 0.5 not in quantiles or any(not 0 < q < 1 for q in quantiles):
         raise ValueError(f"quantiles must lie in (0, 1) and include 0.5 (the point forecast); received {quantiles}.")
@@ -303,7 +304,7 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
 
     def train(x, y, total: int, member: int, validation=None):
         per_epoch = math.ceil(len(x) / batch_size)
-        set_random_seed(seed * 1000 + member)
+        set_random_seed((seed * 1000 + member) % 2 ** 32)  # any int seed, members apart
         model = build_global_network(x.shape[1], x.shape[2], horizon, len(quantiles), cell=cell, units=units)
         epochs = max(1, math.ceil(total / per_epoch))
         warmup = max(1, epochs * per_epoch // 20)
@@ -321,8 +322,10 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
     held_out = _backtest(histories, covariates, horizon) if validate else None
     if held_out is not None:  # the whole recipe once on the histories without their last horizon: when to stop
         cut, cut_covariates, actual = held_out
-        x_fit, y_fit = _training_windows(cut, cut_covariates, horizon, lookback, season, log)
-        x_val, bases, scalers = _origin_inputs(cut, cut_covariates, lookback, horizon, season, log)
+        # Logs only where the whole history allows them (the held-out values may be 0 or negative).
+        logs = [log if np.all(a > 0) else False for a in actual]
+        x_fit, y_fit = _training_windows(cut, cut_covariates, horizon, lookback, season, logs)
+        x_val, bases, scalers = _origin_inputs(cut, cut_covariates, lookback, horizon, season, logs)
         y_val = np.stack([(s.forward(a) - b) / s.scale for a, b, s in zip(actual, bases, scalers)]).astype(np.float32)
         per_epoch = math.ceil(len(x_fit) / batch_size)
         _, record, _ = train(x_fit, y_fit, steps, ensemble, validation=(x_val, y_val))
