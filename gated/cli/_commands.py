@@ -502,7 +502,7 @@ def cmd_demo(args) -> dict[str, Any]:
                 ("japanese_vowels", "JapaneseVowels: 12 speech coefficients over 7-29 frames -> which of 9 speakers"))
     for step, (name, text) in enumerate(problems, 1):
         (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
-        _say(args, f"{step}/3  {text} ({len(x_train)} train / {len(x_test)} test series)")
+        _say(args, f"{step}/4  {text} ({len(x_train)} train / {len(x_test)} test series)")
         result = recipes.train_classifier(x_train, y_train, x_test, y_test, seed=args.seed, epochs=args.epochs,
                                           ensemble=1, verbose=_fit_verbose(args))
         baseline = float(np.mean(recipes.one_nn_euclidean(x_train, y_train, x_test) == y_test))
@@ -515,11 +515,13 @@ def cmd_demo(args) -> dict[str, Any]:
     values = np.asarray(values, dtype=np.float64)
     horizon, season = 11, 11
     history, actual = values[:-horizon], values[-horizon:]
-    _say(args, f"3/3  Sunspots: forecast the last {horizon} yearly sunspot numbers (to 2008) from the "
+    _say(args, f"3/4  Sunspots: forecast the last {horizon} yearly sunspot numbers (to 2008) from the "
                f"{len(history)} years before.")
     forecaster = recipes.train_forecaster(history, horizon, season=season, seed=args.seed,
                                           epochs=200, verbose=_fit_verbose(args))
     predicted = forecaster.forecast(history)
+    low, high = forecaster.interval(history, 80, predicted)
+    coverage = float(np.mean((actual >= low) & (actual <= high)))
     rows, results = [], {}
     for name, forecast in (("gated GRU", predicted), ("naive", recipes.naive_forecast(history, horizon)),
                            ("seasonal naive", recipes.seasonal_naive_forecast(history, horizon, season))):
@@ -527,12 +529,43 @@ def cmd_demo(args) -> dict[str, Any]:
         results[name] = errors
         rows.append([name, f"{errors['mase']:.3f}", f"{errors['rmse']:.2f}", f"{errors['smape']:.3f}"])
     out["sunspots"] = {"train_seconds": forecaster.train_seconds, "parameters": forecaster.parameters,
+                       "gated_GRU_coverage_80": coverage,
                        **{f"{k.replace(' ', '_')}_{m}": v for k, e in results.items() for m, v in e.items()}}
     _say(args, "\n" + _table(rows, ["sunspots", "MASE", "RMSE", "sMAPE"]))
+    _say(args, f"the 80% interval holds {int(round(coverage * horizon))} of the {horizon} held-out years\n")
+    out["classic_panel_quarterly"] = _demo_panel(args)
     out["total_seconds"] = round(time.perf_counter() - start, 1)
     _say(args, f"\nDone in {out['total_seconds']:.0f} s. Your own data: gated train --train FILE_TRAIN.ts --test "
                "FILE_TEST.ts, or gated forecast --csv FILE.csv --column NAME --horizon 12 (see gated --help).")
     return _emit(args, out)
+
+
+def _demo_panel(args) -> dict[str, Any]:
+    """Step 4 of the demo: one global model for eight quarterly series, against the baselines on each."""
+    panel = datasets.classic_panel.load_data("quarterly")
+    horizon, season = 8, 4  # the M4 quarterly horizon
+    _say(args, f"4/4  Eight quarterly series (gas, beer, GDP, prices, ...; levels from 0.4 to 18,000): one global "
+               f"GRU forecasts the last {horizon} quarters of each.")
+    histories = [values[:-horizon] for _, values in panel.values()]
+    model = recipes.train_global_forecaster(histories, horizon, season=season, ensemble=1, seed=args.seed,
+                                            verbose=_fit_verbose(args))
+    quantiles = model.forecast(histories)
+    scores: dict[str, list[float]] = {"gated GRU": [], "naive": [], "seasonal naive": []}
+    inside = []
+    for (_, values), history, q in zip(panel.values(), histories, quantiles):
+        actual = values[-horizon:]
+        for name, forecast in (("gated GRU", q[:, model.quantiles.index(0.5)]),
+                               ("naive", recipes.naive_forecast(history, horizon)),
+                               ("seasonal naive", recipes.seasonal_naive_forecast(history, horizon, season))):
+            scores[name].append(recipes.forecast_errors(actual, forecast, history, season)["mase"])
+        low, high = model.interval(q, 80)
+        inside.append(np.mean((actual >= low) & (actual <= high)))
+    rows = [[name, f"{np.mean(v):.3f}", f"{sum(a < b for a, b in zip(v, scores['seasonal naive']))} / {len(v)}"]
+            for name, v in scores.items()]
+    _say(args, _table(rows, ["8 series", "mean MASE", "below seasonal naive"]))
+    _say(args, f"the 80% intervals hold {np.mean(inside):.0%} of the held-out quarters")
+    return {"train_seconds": model.train_seconds, "parameters": model.parameters, "coverage_80": float(np.mean(inside)),
+            **{f"{name.replace(' ', '_')}_mase": float(np.mean(v)) for name, v in scores.items()}}
 
 
 def sources_help() -> str:

@@ -9,13 +9,14 @@ class k's label in the file):
 - ``basic_motions``: 6 channels, 100 steps, 4 classes, 40 / 40.
 
 Forecasting (``load_data()`` -> ``(timestamps, values)``): ``sunspots`` (yearly, 1700..2008) and ``co2``
-(weekly Mauna Loa CO2, 1958..2001, missing weeks as NaN).
+(weekly Mauna Loa CO2, 1958..2001, missing weeks as NaN). Many series: ``classic_panel`` (``load_data()`` ->
+``{series_id: (timestamps, values)}``, 23 classic monthly, quarterly and yearly series).
 
 Sequence to sequence: ``cmudict`` (word -> pronunciations, with a fixed md5 split by word).
 
 Every file's origin, checksum and licence is in ``gated/datasets/data/<name>/SOURCE.txt``.
 """
 
-from . import basic_motions, cmudict, co2, italy_power_demand, japanese_vowels, sunspots
+from . import basic_motions, classic_panel, cmudict, co2, italy_power_demand, japanese_vowels, sunspots
 
-__all__ = ["basic_motions", "cmudict", "co2", "italy_power_demand", "japanese_vowels", "sunspots"]
+__all__ = ["basic_motions", "classic_panel", "cmudict", "co2", "italy_power_demand", "japanese_vowels", "sunspots"]

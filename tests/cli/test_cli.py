@@ -126,7 +126,11 @@ def test_errors_have_exit_codes_and_say_what_is_wrong(tmp_path):
 
 def test_demo_compares_with_baselines_computed_in_the_same_run():
     out = last_json(gated("demo", "--epochs", "2", "--json"))
-    assert set(out) >= {"italy_power_demand", "japanese_vowels", "sunspots", "total_seconds"}
+    assert set(out) >= {"italy_power_demand", "japanese_vowels", "sunspots", "classic_panel_quarterly",
+                        "total_seconds"}
+    panel = out["classic_panel_quarterly"]
+    assert panel["seasonal_naive_mase"] == pytest.approx(2.2154, abs=1e-3)  # the baseline, computed in the run
+    assert panel["gated_GRU_mase"] > 0 and 0 <= panel["coverage_80"] <= 1
     assert out["italy_power_demand"]["baseline_1nn_euclidean"] == pytest.approx(0.9553, abs=1e-4)
     assert out["japanese_vowels"]["baseline_1nn_euclidean"] == pytest.approx(0.9162, abs=1e-4)
     assert out["sunspots"]["seasonal_naive_mase"] == pytest.approx(0.8807, abs=1e-3)

@@ -55,7 +55,11 @@ ORIGINALS = {
         ("cmudict/cmudict.symbols", "408ccaae803641c6d7b626b6299949320c2dbca96b2220fd3fb17887b023b027"),
     "cmudict/LICENSE": ("cmudict/LICENSE", "bd4ce8e44170a5f9f481310ca85c51de3c4f851a65e679b40e603b143bd3542a"),
     "cmudict/README": ("cmudict/README", "00c34e7564f1f6a68de02e12c123d801471da92bc3091f7d89b605f238bf8554"),
+    "classic_panel/panel.csv":
+        ("classic_panel/panel.csv.xz", "8bf06c828b0c1889f9c21b8a0a408e78a2fa8c27607081f4bd1baab292496c2a"),
 }
+# Originals that were themselves built from package files (their SOURCE.txt says how, without their own checksum).
+BUILT = {"classic_panel/panel.csv"}
 NO_SHARED = ("../shared/datasets is not beside the repository: the byte-for-byte comparison with the original "
              "files runs only where it is (the shipped files are checked against committed SHA-256 checksums "
              "everywhere)")

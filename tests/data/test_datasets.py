@@ -15,10 +15,10 @@ import torch
 import gated.datasets
 from gated import layers
 from gated.data import SequenceData, TimeSeries
-from gated.datasets import basic_motions, cmudict, co2, italy_power_demand, japanese_vowels, sunspots
+from gated.datasets import basic_motions, classic_panel, cmudict, co2, italy_power_demand, japanese_vowels, sunspots
 
 from .originals import (
-    NO_SHARED, ORIGINALS, PACKAGE_DATA, SHARED, have_shared, original_file, parse_cmudict, parse_csv, parse_ts,
+    BUILT, NO_SHARED, ORIGINALS, PACKAGE_DATA, SHARED, have_shared, original_file, parse_cmudict, parse_csv, parse_ts,
     sha256, shipped_bytes, ts_file,
 )
 
@@ -38,6 +38,8 @@ def test_shipped_file_matches_the_committed_checksum_of_the_original(original):
 def test_shipped_file_is_the_original_byte_for_byte(original):
     data = shipped_bytes(original)
     assert data == (SHARED / original).read_bytes()
+    if original in BUILT:  # built from package files: its note records theirs, and how it was built
+        return
     source = (SHARED / Path(original).parent / "SOURCE.txt").read_text()
     assert f"md5={hashlib.md5(data).hexdigest()}" in source  # the checksum the original provenance note records
 
@@ -51,8 +53,8 @@ def test_every_shipped_file_is_listed_with_a_checksum():
 
 def test_every_shipped_folder_has_its_provenance_and_the_data_stays_small():
     folders = sorted(p for p in PACKAGE_DATA.iterdir() if p.is_dir())
-    assert [f.name for f in folders] == ["BasicMotions", "ItalyPowerDemand", "JapaneseVowels", "cmudict", "co2",
-                                         "sunspots"]
+    assert [f.name for f in folders] == ["BasicMotions", "ItalyPowerDemand", "JapaneseVowels", "classic_panel",
+                                         "cmudict", "co2", "sunspots"]
     for folder in folders:
         note = (folder / "SOURCE.txt").read_text()
         assert "shipped in gated" in note and ("licence" in note or "LICENSE" in note), folder.name
@@ -143,6 +145,27 @@ def test_sunspots_has_every_year_and_the_original_values():
     np.testing.assert_array_equal(timestamps.astype(int) + 1970, np.arange(1700, 2009))
     np.testing.assert_array_equal(values, [float(row[1]) for row in rows])
     assert str(timestamps[0]) == "1700" and values[49] == 80.9
+
+
+def test_classic_panel_gives_every_series_of_the_original_file_by_frequency():
+    header, rows = parse_csv(original_file("classic_panel/panel.csv"))
+    assert header == ["series_id", "timestamp", "value"]
+    expected = collections.defaultdict(list)
+    for name, day, value in rows:
+        expected[name].append((np.datetime64(day), float(value)))
+    panel = classic_panel.load_data()
+    assert list(panel) == list(expected) and len(panel) == 23
+    for name, (timestamps, values) in panel.items():
+        np.testing.assert_array_equal(timestamps, [t for t, _ in expected[name]])
+        np.testing.assert_array_equal(values, [v for _, v in expected[name]])
+    quarterly = classic_panel.load_data("quarterly")
+    assert list(quarterly) == ["UKgas", "JohnsonJohnson", "austres", "ausbeer", "woolyrnq", "macro_realgdp",
+                               "macro_cpi", "macro_unemp"]
+    assert [len(classic_panel.load_data(f)) for f in ("monthly", "yearly")] == [11, 4]
+    quarterly["UKgas"][1][0] = -1.0  # a fresh copy every call
+    assert classic_panel.load_data("quarterly")["UKgas"][1][0] == 160.1
+    with pytest.raises(ValueError, match="received frequency='weekly'"):
+        classic_panel.load_data("weekly")
 
 
 def test_co2_keeps_its_gaps_as_nan_with_weekly_dates():
