@@ -126,13 +126,19 @@ def main() -> None:
             saved = json.load(handle)
         print(table(saved["runs"], saved.get("baselines", {})))
         return
-    baselines = {task: statistical_baselines(task) for task in args.tasks}
-    if all(b is None for b in baselines.values()):
-        print("AutoETS / AutoARIMA skipped: statsforecast is not installed (pip install statsforecast).",
-              file=sys.stderr)
     jobs = [(task, seed) for seed in args.seeds for task in args.tasks]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run(*job), jobs))
+    baselines = {}
+    for task in args.tasks:
+        started = time.perf_counter()
+        baselines[task] = statistical_baselines(task)
+        if baselines[task] is not None:
+            print(f"{task:15s} AutoETS {baselines[task]['auto_ets_mase']:.4f}, AutoARIMA "
+                  f"{baselines[task]['auto_arima_mase']:.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+    if all(b is None for b in baselines.values()):
+        print("AutoETS / AutoARIMA skipped: statsforecast is not installed (pip install statsforecast).",
+              file=sys.stderr)
     for failed in (r for r in results if "error" in r):
         print(f"{failed['task']} seed {failed['seed']} failed:\n{failed['error']}", file=sys.stderr)
     with open(args.output, "w") as handle:

@@ -79,7 +79,8 @@ def _classify(args, cell: str, train, test, seed: int, progress=None):
     options = {"ensemble": getattr(args, "ensemble", 1), "time_budget": getattr(args, "time_budget", 480.0),
                "architecture": getattr(args, "architecture", "gru_fcn")}
     return recipes.train_classifier(train.x, train.y, None if test is None else test.x,
-                                    None if test is None else test.y, cell=cell, units=args.units,
+                                    None if test is None else test.y, lengths=train.lengths,
+                                    test_lengths=None if test is None else test.lengths, cell=cell, units=args.units,
                                     epochs=args.epochs, batch_size=args.batch_size, seed=seed,
                                     verbose=_fit_verbose(args), progress=progress, **options)
 
@@ -399,7 +400,7 @@ def cmd_evaluate(args) -> dict[str, Any]:
         _check_channels(args.model, state, test)
         if test.y is None:
             raise ValueError(f"{test.name} has no labels to evaluate against.")
-        accuracy = float(np.mean(predictor.predict(test.x) == test.y))
+        accuracy = float(np.mean(predictor.predict(test.x, test.lengths) == test.y))
         _say(args, f"test accuracy on {test.name}: {accuracy:.4f} ({len(test.y)} series)")
         return _emit(args, {"command": "evaluate", "task": task, "test_accuracy": accuracy, "samples": len(test.y)})
     if not args.csv:
@@ -418,7 +419,7 @@ def cmd_predict(args) -> dict[str, Any]:
         names = tuple(state["class_names"]) if state.get("class_names") else None
         data = load_labeled(args.input, "test", class_names=names, label_column=args.label_column)
         _check_channels(args.model, state, data)
-        ids = predictor.predict(data.x)
+        ids = predictor.predict(data.x, data.lengths)
         labels = [names[i] if names else str(i) for i in ids]
         lines = ["index,prediction"] + [f"{i},{label}" for i, label in enumerate(labels)]
         out = {"command": "predict", "task": task, "predictions": labels}
@@ -501,10 +502,12 @@ def cmd_demo(args) -> dict[str, Any]:
     problems = (("italy_power_demand", "ItalyPowerDemand: a day's 24 hourly electricity readings -> winter or summer"),
                 ("japanese_vowels", "JapaneseVowels: 12 speech coefficients over 7-29 frames -> which of 9 speakers"))
     for step, (name, text) in enumerate(problems, 1):
-        (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
+        train, test = getattr(datasets, name).load_data()
+        (x_train, y_train), (x_test, y_test) = train, test
         _say(args, f"{step}/4  {text} ({len(x_train)} train / {len(x_test)} test series)")
         result = recipes.train_classifier(x_train, y_train, x_test, y_test, seed=args.seed, epochs=args.epochs,
-                                          ensemble=1, verbose=_fit_verbose(args))
+                                          ensemble=1, verbose=_fit_verbose(args), lengths=train.lengths,
+                                          test_lengths=test.lengths)
         baseline = float(np.mean(recipes.one_nn_euclidean(x_train, y_train, x_test) == y_test))
         out[name] = {"gru_test_accuracy": result.test_accuracy, "baseline_1nn_euclidean": baseline,
                      "train_seconds": result.train_seconds, "parameters": result.parameters}

@@ -21,13 +21,16 @@ class Labeled:
     y: np.ndarray | None
     class_names: tuple[str, ...] | None
     name: str
+    lengths: np.ndarray | None = None  # each series' real length, as the file says (the rest is padding)
 
 
 def _builtin_split(name: str, part: str) -> Labeled:
     module = getattr(_datasets, name)
-    (x_train, y_train), (x_test, y_test) = module.load_data()
-    x, y = (x_train, y_train) if part == "train" else (x_test, y_test)
-    return Labeled(np.asarray(x), np.asarray(y), tuple(module.class_names), f"{name} ({part})")
+    train, test = module.load_data()
+    pair = train if part == "train" else test
+    x, y = pair
+    return Labeled(np.asarray(x), np.asarray(y), tuple(module.class_names), f"{name} ({part})",
+                   np.asarray(pair.lengths, dtype=np.int64))
 
 
 def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = None,
@@ -63,7 +66,9 @@ def load_labeled(source: str, part: str, class_names: tuple[str, ...] | None = N
             f"first {what} in series {series + 1}, step {step + 1}, channel {channel + 1} (counting from 1). Fill or "
             "drop them first (e.g. gated.data.fill_missing on each series), or remove those series."
         )
-    return Labeled(x, None if data.y is None else np.asarray(data.y), data.class_names, os.path.basename(source))
+    lengths = getattr(data, "lengths", None)
+    return Labeled(x, None if data.y is None else np.asarray(data.y), data.class_names, os.path.basename(source),
+                   None if lengths is None else np.asarray(lengths, dtype=np.int64))
 
 
 def align_lengths(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

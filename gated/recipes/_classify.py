@@ -68,6 +68,20 @@ def _padding_mask(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(x.shape[1])[None, :] < lengths[:, None]  # (N, T): True on real steps
 
 
+def _lengths(x: np.ndarray, lengths: Any, what: str) -> np.ndarray:
+    """The real length of each series: ``lengths`` as given (checked), or inferred from trailing all-zero steps."""
+    if lengths is None:
+        return series_lengths(x)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(f"{what} must be one integer length per series, shape ({len(x)},); received dtype "
+                         f"{lengths.dtype}, shape {lengths.shape}.")
+    if len(lengths) and (lengths.min() < 1 or lengths.max() > x.shape[1]):
+        raise ValueError(f"{what} must lie between 1 and the {x.shape[1]} timesteps of the array; received "
+                         f"{int(lengths.min())}..{int(lengths.max())}.")
+    return lengths.astype(np.int64)
+
+
 @dataclass
 class Preprocessor:
     """Per-channel standardisation fitted on training series; padded steps stay exactly 0 (for masking).
@@ -80,15 +94,17 @@ class Preprocessor:
     padded: bool = False
     series_channels: bool = False
 
-    def fit(self, x: np.ndarray) -> "Preprocessor":
-        lengths = series_lengths(x)
+    def fit(self, x: np.ndarray, lengths: Any = None) -> "Preprocessor":
+        """``lengths``: each series' real length (the steps after it are padding); None infers it from the
+        trailing all-zero steps, as the .ts reader pads variable-length series."""
+        lengths = _lengths(x, lengths, "lengths")
         self.padded = bool((lengths < x.shape[1]).any())
         real = np.where(_padding_mask(x, lengths)[..., None], x, np.nan)
         self.scaler.fit(real)
         return self
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        lengths = series_lengths(x)
+    def transform(self, x: np.ndarray, lengths: Any = None) -> np.ndarray:
+        lengths = _lengths(x, lengths, "lengths")
         keep = _padding_mask(x, lengths)[..., None]  # (N, T, 1)
         parts = [self.scaler.transform(x.astype(np.float64))]
         if self.series_channels:
@@ -227,14 +243,15 @@ class ClassificationResult:
         if not self.members:
             self.members = [self.model]
 
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """(N, classes) probabilities for raw (unscaled) series: the mean over the ensemble's members."""
-        prepared = self.preprocessor.transform(_as_3d(x, "x"))
+    def predict_proba(self, x: Any, lengths: Any = None) -> np.ndarray:
+        """(N, classes) probabilities for raw (unscaled) series: the mean over the ensemble's members.
+        ``lengths``: each series' real length (None: trailing all-zero steps are padding)."""
+        prepared = self.preprocessor.transform(_as_3d(x, "x"), lengths)
         return self.model.predict(prepared, verbose=0, batch_size=64)
 
-    def predict(self, x: Any) -> np.ndarray:
+    def predict(self, x: Any, lengths: Any = None) -> np.ndarray:
         """Class ids for raw (unscaled) series."""
-        return self.predict_proba(x).argmax(-1)
+        return self.predict_proba(x, lengths).argmax(-1)
 
 
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -258,10 +275,13 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
                      learning_rate: float = 1e-3, validation_fraction: float = 0.2, ensemble: int | None = None,
                      time_budget: float = 480.0, class_weight: str | None = "balanced", refit: bool = True,
                      seed: int = 0, verbose: int = 0, callbacks: list | None = None,
-                     progress: Callable[[dict], None] | None = None) -> ClassificationResult:
+                     progress: Callable[[dict], None] | None = None, lengths: Any = None,
+                     test_lengths: Any = None) -> ClassificationResult:
     """Train the default classifier on (x_train, y_train); evaluate on (x_test, y_test) when given.
 
     x: (N, T, C) float series (variable-length series zero-padded at the end), y: (N,) integer class ids.
+    ``lengths`` / ``test_lengths``: each series' real length, as a reader knows it (``SequenceData.lengths``); None
+    treats a series' trailing all-zero steps as padding, which is wrong for series that really end in zeros.
     ``epochs`` / ``batch_size`` override the budget (``training_budget``); ``ensemble`` fixes the number of members
     (default: as many, up to 5, as the selection run says fit in ``time_budget`` seconds, at least one);
     ``class_weight='balanced'`` weighs each class by the inverse of its frequency (None: every series alike);
@@ -282,8 +302,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
     classes = int(y_train.max()) + 1
     started = time.perf_counter()
     set_random_seed(seed)
-    preprocessor = Preprocessor(series_channels=architecture == "gru_fcn").fit(x_train)
-    x = preprocessor.transform(x_train)
+    preprocessor = Preprocessor(series_channels=architecture == "gru_fcn").fit(x_train, lengths)
+    x = preprocessor.transform(x_train, lengths)
     rng = np.random.default_rng(seed)
     fit_idx, val_idx = stratified_split(y_train, validation_fraction, rng)
     select = validation_is_informative(y_train[val_idx]) or not refit  # without a refit the selection run is the model
@@ -365,7 +385,7 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
     result = ClassificationResult(average_of(members), preprocessor, record, best_epoch, time.perf_counter() - started,
                                   sum(m.count_params() for m in members), members=members, budget=budget)
     if x_test is not None:
-        predictions = result.predict(x_test)
+        predictions = result.predict(x_test, test_lengths)
         result.test_predictions = predictions
         if y_test is not None:
             y_test = np.asarray(y_test)

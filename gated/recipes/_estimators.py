@@ -107,9 +107,10 @@ class GRUClassifier(*_BASES):
       size is the same in every series is the channel axis. The series are padded with zeros at the end to the
       longest, and the recipe masks those steps.
 
-    The layout is decided once, in ``fit`` (``input_layout_``), and used again by ``predict``. The recipe treats
-    trailing all-zero steps of a series as padding, also in 2-D tables. Series given to ``predict`` may be shorter
-    than in ``fit`` (they are padded), never longer; they need the same channels.
+    The layout is decided once, in ``fit`` (``input_layout_``), and used again by ``predict``. Only the padding of
+    a list is masked: a series in an array is as long as the array (one that really ends in zeros keeps them).
+    Series given to ``predict`` may be shorter than in ``fit`` (they are padded), never longer; they need the same
+    channels.
 
     Parameters: ``units``, ``cell`` ('gru', 'lstm', 'simple_rnn', 'mingru'), ``epochs`` and ``batch_size``
     (None: the recipe's budget, scaled to the data), ``learning_rate``, ``ensemble`` (the number of models
@@ -144,8 +145,9 @@ class GRUClassifier(*_BASES):
 
     # ---------------------------------------------------------------------------------------------- input
     def _series(self, x: Any, layout: str | None, *, fitting: bool,
-                y: Any = None) -> tuple[np.ndarray, Any, str | None]:
-        """(N, T, C) float32 from any accepted X (and y checked beside it when ``fitting``), with the layout found."""
+                y: Any = None) -> tuple[np.ndarray, Any, str | None, np.ndarray]:
+        """(N, T, C) float32 from any accepted X (and y checked beside it when ``fitting``), with the layout found
+        and each series' real length (a list's series as given; an array's rows full length)."""
         if _is_ragged(x):
             series = [check_array(s, ensure_2d=False, dtype=_FLOATS, input_name="X") for s in x]
             if any(s.ndim not in (1, 2) for s in series):
@@ -165,13 +167,15 @@ class GRUClassifier(*_BASES):
                 raise ValueError(f"GRUClassifier: every series needs the same channels; received series with "
                                  f"{sorted({s.shape[1] for s in steps})} channels.")
             padded = pad_sequences(steps, dtype="float32", padding="post")  # (N, T, C), zeros at the end
-            return padded, (None if y is None else column_or_1d(y, warn=True)), found
+            lengths = np.array([len(s) for s in steps], dtype=np.int64)
+            return padded, (None if y is None else column_or_1d(y, warn=True)), found, lengths
         if _ndim(x) == 2:
             if fitting:
                 x, y = _validate_table(self, x, y, reset=True)
             else:
                 x = _validate_table(self, x, reset=False)
-            return np.asarray(x, dtype=np.float32)[:, :, None], y, None
+            x = np.asarray(x, dtype=np.float32)[:, :, None]
+            return x, y, None, np.full(len(x), x.shape[1], dtype=np.int64)
         x = check_array(x, allow_nd=True, dtype=_FLOATS, input_name="X")
         if x.ndim != 3:
             raise ValueError(f"GRUClassifier expects X of shape (n_series, timesteps), (n_series, channels, "
@@ -182,7 +186,7 @@ class GRUClassifier(*_BASES):
             y = column_or_1d(y, warn=True)
         found = layout or _resolve_layout(self.input_layout, [x.shape[1:]], equal=True)
         x = np.transpose(x, (0, 2, 1)) if found == "channels_first" else x
-        return np.ascontiguousarray(x, dtype=np.float32), y, found
+        return np.ascontiguousarray(x, dtype=np.float32), y, found, np.full(len(x), x.shape[1], dtype=np.int64)
 
     def _forget_table(self) -> None:
         for name in ("n_features_in_", "feature_names_in_"):
@@ -196,14 +200,14 @@ class GRUClassifier(*_BASES):
             raise ValueError(f"GRUClassifier: input_layout must be one of {LAYOUTS}; received {self.input_layout!r}.")
         if y is None:
             raise ValueError("This GRUClassifier estimator requires y to be passed, but the target y is None.")
-        x, y, layout = self._series(X, None, fitting=True, y=y)
+        x, y, layout, lengths = self._series(X, None, fitting=True, y=y)
         check_consistent_length(x, y)
         check_classification_targets(y)
         classes, ids = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"GRUClassifier needs series of at least 2 classes; y holds one class only "
                              f"({classes[0]!r}), so there is nothing to tell apart.")
-        self.result_ = train_classifier(x, ids.astype(np.int64), seed=_seed(self.random_state), verbose=self.verbose,
+        self.result_ = train_classifier(x, ids.astype(np.int64), seed=_seed(self.random_state), lengths=lengths, verbose=self.verbose,
                                         epochs=self.epochs, batch_size=self.batch_size, units=self.units,
                                         learning_rate=self.learning_rate, ensemble=self.ensemble, cell=self.cell)
         self.classes_ = classes
@@ -215,7 +219,7 @@ class GRUClassifier(*_BASES):
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n_series, K) class probabilities, columns in the order of ``classes_`` (the ensemble's mean)."""
         check_is_fitted(self)
-        x, _, _ = self._series(X, self.input_layout_, fitting=False)
+        x, _, _, lengths = self._series(X, self.input_layout_, fitting=False)
         if x.shape[2] != self.n_channels_:
             raise ValueError(f"GRUClassifier was fitted on series with {self.n_channels_} channel(s), but X has "
                              f"{x.shape[2]} (read as {self.input_layout_ or 'univariate'}); pass the same channels.")
@@ -224,7 +228,7 @@ class GRUClassifier(*_BASES):
                              f"{x.shape[1]}; cut them or fit on series as long.")
         if x.shape[1] < self.n_timesteps_:
             x = np.pad(x, ((0, 0), (0, self.n_timesteps_ - x.shape[1]), (0, 0)))  # zeros at the end: padding
-        return np.asarray(self.result_.predict_proba(x), dtype=np.float64)
+        return np.asarray(self.result_.predict_proba(x, lengths), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels from ``classes_``, one per series."""

@@ -134,3 +134,35 @@ def test_ts_reader_skips_percent_comment_lines(tmp_path):
     data = read_ts(os.fspath(path))
     np.testing.assert_array_equal(np.asarray(data.x)[:, :, 0], [[1, 2, 3], [4, 5, 6]])
     assert data.class_names == ("a", "b")
+
+
+def test_series_that_really_end_in_zeros_are_not_taken_for_padding_when_lengths_are_known():
+    rng = np.random.default_rng(5)
+    x = rng.normal(loc=3.0, size=(4, 10, 1)).astype(np.float32)
+    x[1, 6:] = 0  # real zeros: e.g. a count that fell to 0
+    full = np.full(4, 10)
+    known = Preprocessor(series_channels=True).fit(x, full)
+    assert not known.padded
+    out = known.transform(x, full)
+    mean, std = known.scaler.mean_[0], known.scaler.scale_[0]
+    np.testing.assert_allclose(out[1, 6:, 0], (0.0 - mean) / std, rtol=1e-5)  # standardised, not masked
+    guessed = Preprocessor().fit(x)  # without lengths, trailing zeros are padding (the .ts reader's convention)
+    assert guessed.padded and np.all(guessed.transform(x)[1, 6:] == 0)
+    with pytest.raises(ValueError, match=r"one integer length per series, shape \(4,\)"):
+        Preprocessor().fit(x, [10, 10])
+    with pytest.raises(ValueError, match="between 1 and the 10 timesteps"):
+        Preprocessor().fit(x, [10, 11, 10, 10])
+
+
+def test_estimator_masks_only_the_padding_of_ragged_lists():
+    sklearn = pytest.importorskip("sklearn")  # noqa: F841
+    from gated.recipes import GRUClassifier
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(12, 8)).astype(np.float32)
+    x[::2, 5:] = 0.0
+    y = np.array([0, 1] * 6)
+    fast = dict(epochs=2, ensemble=1, units=4, random_state=0)
+    assert not GRUClassifier(**fast).fit(x, y).result_.preprocessor.padded
+    ragged = [row[:5] if i % 2 == 0 else row for i, row in enumerate(x)]
+    assert GRUClassifier(**fast).fit(ragged, y).result_.preprocessor.padded
