@@ -271,7 +271,7 @@ def _class_ids(y: Any, what: str) -> np.ndarray:
 
 def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any = None, *, cell: str = "gru",
                      architecture: str = "gru_fcn", units: int = 64, filters: tuple[int, ...] = (64, 128, 64),
-                     max_length: int = 256, epochs: int | None = None, batch_size: int | None = None,
+                     max_length: int = 512, epochs: int | None = None, batch_size: int | None = None,
                      learning_rate: float = 1e-3, validation_fraction: float = 0.2, ensemble: int | None = None,
                      time_budget: float = 480.0, class_weight: str | None = "balanced", refit: bool = True,
                      seed: int = 0, verbose: int = 0, callbacks: list | None = None,
