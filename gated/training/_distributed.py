@@ -23,6 +23,7 @@ group, ``fit``, ``evaluate`` and ``predict`` shard the work:
 
 from __future__ import annotations
 
+import atexit
 import os
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -46,6 +47,14 @@ def setup(compiled: Any = None) -> None:
         torch.cuda.set_device(compiled.device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if uses_cuda else "gloo")
+        # The group gated joined is left by gated, at exit: a group still alive when the interpreter shuts down
+        # can abort the process ("terminate called without an active exception") after the work is done.
+        atexit.register(_leave)
+
+
+def _leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _device(compiled: Any) -> torch.device:
