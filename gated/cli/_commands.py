@@ -194,7 +194,7 @@ def cmd_forecast(args) -> dict[str, Any]:
     result, predicted, errors = _forecast_once(args, args.model, series, season, args.seed)
     intervals = {level: result.interval(history, level, predicted) for level in (95, 80)}
     for level, (low, high) in intervals.items():
-        errors[f"coverage_{level}"] = float(np.mean((actual >= low) & (actual <= high)))
+        errors[f"coverage_{level}"] = recipes.interval_coverage(actual, low, high)
     naive = recipes.naive_forecast(history, args.horizon)
     seasonal = recipes.seasonal_naive_forecast(history, args.horizon, season)
     baselines = {"naive": recipes.forecast_errors(actual, naive, history, season),
@@ -301,7 +301,7 @@ def _forecast_items(args, items: list[dict], source: str) -> dict[str, Any]:
                    **recipes.forecast_errors(actual, median, history, season)}
             for level in (80, 95):
                 low, high = model.interval(q, level)
-                row[f"coverage_{level}"] = float(np.mean((actual >= low) & (actual <= high)))
+                row[f"coverage_{level}"] = recipes.interval_coverage(actual, low, high)
                 m[f"interval_{level}"] = (low, high)
             for name, baseline in (("naive", recipes.naive_forecast(history, horizon)),
                                    ("seasonal_naive", recipes.seasonal_naive_forecast(history, horizon, season))):
@@ -523,8 +523,7 @@ def cmd_demo(args) -> dict[str, Any]:
     forecaster = recipes.train_forecaster(history, horizon, season=season, seed=args.seed,
                                           epochs=200, verbose=_fit_verbose(args))
     predicted = forecaster.forecast(history)
-    low, high = forecaster.interval(history, 80, predicted)
-    coverage = float(np.mean((actual >= low) & (actual <= high)))
+    coverage = recipes.interval_coverage(actual, *forecaster.interval(history, 80, predicted))
     rows, results = [], {}
     for name, forecast in (("gated GRU", predicted), ("naive", recipes.naive_forecast(history, horizon)),
                            ("seasonal naive", recipes.seasonal_naive_forecast(history, horizon, season))):
@@ -561,8 +560,7 @@ def _demo_panel(args) -> dict[str, Any]:
                                ("naive", recipes.naive_forecast(history, horizon)),
                                ("seasonal naive", recipes.seasonal_naive_forecast(history, horizon, season))):
             scores[name].append(recipes.forecast_errors(actual, forecast, history, season)["mase"])
-        low, high = model.interval(q, 80)
-        inside.append(np.mean((actual >= low) & (actual <= high)))
+        inside.append(recipes.interval_coverage(actual, *model.interval(q, 80)))
     rows = [[name, f"{np.mean(v):.3f}", f"{sum(a < b for a, b in zip(v, scores['seasonal naive']))} / {len(v)}"]
             for name, v in scores.items()]
     _say(args, _table(rows, ["8 series", "mean MASE", "below seasonal naive"]))

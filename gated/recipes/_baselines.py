@@ -36,6 +36,12 @@ def seasonal_naive_forecast(history: np.ndarray, horizon: int, season: int) -> n
     return np.array([last[h % season] for h in range(horizon)])
 
 
+def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """The share of ``actual`` values inside [low, high] (ends included)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    return float(np.mean((actual >= low) & (actual <= high)))
+
+
 def forecast_errors(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, season: int) -> dict[str, float]:
     """MAPE and sMAPE (fractions: 0.05 is 5%), MASE (scaled by the in-sample seasonal naive MAE) and RMSE.
 

@@ -68,16 +68,16 @@ def _padding_mask(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(x.shape[1])[None, :] < lengths[:, None]  # (N, T): True on real steps
 
 
-def _lengths(x: np.ndarray, lengths: Any, what: str) -> np.ndarray:
+def _lengths(x: np.ndarray, lengths: Any) -> np.ndarray:
     """The real length of each series: ``lengths`` as given (checked), or inferred from trailing all-zero steps."""
     if lengths is None:
         return series_lengths(x)
     lengths = np.asarray(lengths)
     if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
-        raise ValueError(f"{what} must be one integer length per series, shape ({len(x)},); received dtype "
+        raise ValueError(f"lengths must be one integer length per series, shape ({len(x)},); received dtype "
                          f"{lengths.dtype}, shape {lengths.shape}.")
     if len(lengths) and (lengths.min() < 1 or lengths.max() > x.shape[1]):
-        raise ValueError(f"{what} must lie between 1 and the {x.shape[1]} timesteps of the array; received "
+        raise ValueError(f"lengths must lie between 1 and the {x.shape[1]} timesteps of the array; received "
                          f"{int(lengths.min())}..{int(lengths.max())}.")
     return lengths.astype(np.int64)
 
@@ -97,14 +97,14 @@ class Preprocessor:
     def fit(self, x: np.ndarray, lengths: Any = None) -> "Preprocessor":
         """``lengths``: each series' real length (the steps after it are padding); None infers it from the
         trailing all-zero steps, as the .ts reader pads variable-length series."""
-        lengths = _lengths(x, lengths, "lengths")
+        lengths = _lengths(x, lengths)
         self.padded = bool((lengths < x.shape[1]).any())
         real = np.where(_padding_mask(x, lengths)[..., None], x, np.nan)
         self.scaler.fit(real)
         return self
 
     def transform(self, x: np.ndarray, lengths: Any = None) -> np.ndarray:
-        lengths = _lengths(x, lengths, "lengths")
+        lengths = _lengths(x, lengths)
         keep = _padding_mask(x, lengths)[..., None]  # (N, T, 1)
         parts = [self.scaler.transform(x.astype(np.float64))]
         if self.series_channels:

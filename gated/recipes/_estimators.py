@@ -51,6 +51,13 @@ def _validate_table(estimator: Any, x: Any, y: Any = None, *, reset: bool, multi
     return estimator._validate_data(x, **kwargs) if y is None else estimator._validate_data(x, y, **kwargs)
 
 
+def _forget_table(estimator: Any) -> None:
+    """Drop what a fit on a 2-D table recorded, before a fit on input that is not one."""
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(estimator, name):
+            delattr(estimator, name)
+
+
 def _is_ragged(x: Any) -> bool:
     """A list (or tuple) of series whose shapes differ: series of different lengths."""
     if not isinstance(x, (list, tuple)) or len(x) == 0:
@@ -155,7 +162,7 @@ class GRUClassifier(*_BASES):
                 raise ValueError(f"GRUClassifier: each series in a list must be (timesteps,) or 2-D; received a "
                                  f"series of shape {bad}.")
             if fitting:
-                self._forget_table()
+                _forget_table(self)
             if all(s.ndim == 1 for s in series):
                 steps = [s[:, None] for s in series]
                 found = None
@@ -182,16 +189,11 @@ class GRUClassifier(*_BASES):
                              f"timesteps) or (n_series, timesteps, channels), or a list of series; received a "
                              f"{x.ndim}-D array of shape {x.shape}.")
         if fitting:
-            self._forget_table()
+            _forget_table(self)
             y = column_or_1d(y, warn=True)
         found = layout or _resolve_layout(self.input_layout, [x.shape[1:]], equal=True)
         x = np.transpose(x, (0, 2, 1)) if found == "channels_first" else x
         return np.ascontiguousarray(x, dtype=np.float32), y, found, np.full(len(x), x.shape[1], dtype=np.int64)
-
-    def _forget_table(self) -> None:
-        for name in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, name):
-                delattr(self, name)
 
     # ---------------------------------------------------------------------------------------------- fit / predict
     def fit(self, X: Any, y: Any) -> "GRUClassifier":
@@ -300,22 +302,21 @@ class GRUForecaster(*_REGRESSOR_BASES):
                 raise ValueError(f"GRUForecaster: each series in a list must be 1-D (timesteps,); received a series "
                                  f"of shape {bad}.")
             if fitting:
-                for name in ("n_features_in_", "feature_names_in_"):
-                    if hasattr(self, name):
-                        delattr(self, name)
+                _forget_table(self)
             return [np.asarray(s, dtype=np.float64) for s in series], y
         if _ndim(x) == 2:
-            if fitting:
-                x, y = _validate_table(self, x, y, reset=True, multi_output=True) if y is not None else (
-                    _validate_table(self, x, reset=True), None)
+            if fitting and y is not None:
+                x, y = _validate_table(self, x, y, reset=True, multi_output=True)
             else:
-                x = _validate_table(self, x, reset=False)
+                x = _validate_table(self, x, reset=fitting)
             return list(np.asarray(x, dtype=np.float64)), y
         x = check_array(x, allow_nd=True, dtype=_FLOATS, input_name="X")
         if x.ndim != 3 or 1 not in x.shape[1:]:
             raise ValueError(f"GRUForecaster expects X of shape (n_series, timesteps), (n_series, 1, timesteps) or "
                              f"(n_series, timesteps, 1), or a list of 1-D series; received shape {x.shape}. Series "
                              "with covariates: gated.recipes.train_global_forecaster(covariates=...).")
+        if fitting:
+            _forget_table(self)
         return list(x.reshape(len(x), -1).astype(np.float64)), y
 
     def fit(self, X: Any, y: Any = None) -> "GRUForecaster":

@@ -26,6 +26,7 @@ from .. import optimizers as _optimizers
 from ..data import make_windows
 from ..models import Sequential
 from ..utils import set_random_seed
+from ._global import INTERVALS
 
 
 def default_lookback(length: int, horizon: int, season: int | None) -> int:
@@ -34,8 +35,7 @@ def default_lookback(length: int, horizon: int, season: int | None) -> int:
     return max(2, min(want, (length - horizon) // 3))
 
 
-INTERVAL_QUANTILES = (0.025, 0.1, 0.9, 0.975)
-LEVELS = {80: (0.1, 0.9), 95: (0.025, 0.975)}
+INTERVAL_QUANTILES = tuple(sorted(q for pair in INTERVALS.values() for q in pair))  # the error quantiles kept
 MIN_WINDOWS = 10  # fewer training windows than this and the direct recipe refuses (the global one takes over)
 MAX_WINDOWS = 512  # more overlapping windows than this add time, not information: they are strided
 
@@ -68,10 +68,10 @@ class ForecastResult:
         if self.error_quantiles is None:
             raise ValueError("This forecaster has no interval estimates (it was loaded from a file written before "
                              "intervals were kept, or trained without validation windows).")
-        if level not in LEVELS:
+        if level not in INTERVALS:
             raise ValueError(f"level must be 80 or 95; received {level!r}.")
         point = self.forecast(observed) if forecast is None else np.asarray(forecast, dtype=np.float64)
-        low, high = (self.error_quantiles[INTERVAL_QUANTILES.index(q)] * self.scale for q in LEVELS[level])
+        low, high = (self.error_quantiles[INTERVAL_QUANTILES.index(q)] * self.scale for q in INTERVALS[level])
         return point + low, point + high
 
 
@@ -108,7 +108,7 @@ def train_forecaster(series: Any, horizon: int, *, season: int | None = None, lo
     lookback = lookback or default_lookback(len(series), horizon, season)
     steps = np.abs(np.diff(series))
     scale = float(np.mean(steps)) or 1.0
-    count = len(series) - lookback - horizon + 1
+    count = windows_available(len(series), horizon, lookback=lookback)
     stride = max(1, -(-count // MAX_WINDOWS))
     # Stride from the end so that the most recent window is always among the training windows.
     x, y = _relative_windows(series[(count - 1) % stride:], lookback, horizon, scale, stride)

@@ -146,7 +146,8 @@ class GlobalForecaster:
         """
         histories = [_as_series(h, f"series {i}") for i, h in enumerate(histories)]
         covariates = _check_covariates(covariates, histories, self.horizon, self.covariates)
-        x, bases, scalers = _origin_inputs(histories, covariates, self.lookback, self.horizon, self.season, self.log)
+        x, bases, scalers = _origin_inputs(histories, covariates, self.lookback, self.horizon, self.season,
+                                           [self.log] * len(histories))
         out = np.mean([m.predict(x, verbose=0, batch_size=256) for m in self.models], axis=0).astype(np.float64)
         result = np.empty_like(out)
         for i, scaler in enumerate(scalers):
@@ -218,12 +219,12 @@ def _window(z: np.ndarray, covariates: np.ndarray | None, end: int, lookback: in
     return x
 
 
-def _origin_inputs(histories, covariates, lookback: int, horizon: int, season: int, log):
+def _origin_inputs(histories, covariates, lookback: int, horizon: int, season: int, logs: Sequence[bool | None]):
     """The inputs that forecast the ``horizon`` values after each history (S, T, F), each series' base forecast
-    (in model units) and its scaler."""
+    (in model units) and its scaler. ``logs[i]``: series i's ``log`` choice (``SeriesScaler.fit``)."""
     x, bases, scalers = [], [], []
     for i, values in enumerate(histories):
-        scaler = SeriesScaler.fit(values, log[i] if isinstance(log, list) else log, season, horizon)
+        scaler = SeriesScaler.fit(values, logs[i], season, horizon)
         z = scaler.forward(values)
         cov = None if covariates is None else covariates[i]
         x.append(_window(z, cov, len(z), lookback, horizon, scaler.scale, _covariate_stats(cov, len(z))))
@@ -232,11 +233,12 @@ def _origin_inputs(histories, covariates, lookback: int, horizon: int, season: i
     return np.stack(x), bases, scalers
 
 
-def _training_windows(histories, covariates, horizon: int, lookback: int, season: int, log):
+def _training_windows(histories, covariates, horizon: int, lookback: int, season: int,
+                      logs: Sequence[bool | None]):
     """Every window of every series: inputs (N, T, F) and targets (N, H), NaN past a series' end."""
     xs, ys = [], []
     for i, values in enumerate(histories):
-        scaler = SeriesScaler.fit(values, log[i] if isinstance(log, list) else log, season, horizon)
+        scaler = SeriesScaler.fit(values, logs[i], season, horizon)
         z = scaler.forward(values)
         base_season = season if scaler.seasonal else 1
         cov = None if covariates is None else covariates[i]
@@ -297,7 +299,7 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
         channels = np.asarray(covariates[0]).reshape(len(covariates[0]), -1).shape[1]
         covariates = _check_covariates(covariates, histories, horizon, channels)
     lookback = lookback or default_lookback([len(v) for v in histories], horizon, season)
-    x, y = _training_windows(histories, covariates, horizon, lookback, season, log)
+    x, y = _training_windows(histories, covariates, horizon, lookback, season, [log] * len(histories))
     steps = steps or training_steps(len(x), batch_size)
     loss = pinball_loss(quantiles)
     started = time.perf_counter()

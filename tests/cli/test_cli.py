@@ -84,10 +84,14 @@ def test_forecast_reports_errors_and_baselines(tmp_path):
         assert key in out
     assert out["season"] == 11 and len(out["forecast"]) == 11 and out["recipe"] == "direct"
     assert out["seasonal_naive_mase"] == pytest.approx(0.8807, abs=1e-3)  # computed in the same run
+    from gated.datasets import sunspots
+
+    actual = sunspots.load_data()[1][-11:]
     for level in (80, 95):
         low, high = (np.array(v) for v in out[f"interval_{level}"])
         assert np.all(low <= np.array(out["forecast"]) + 1e-9) and np.all(np.array(out["forecast"]) <= high + 1e-9)
-    assert 0.0 <= out["test_coverage_80"] <= out["test_coverage_95"] <= 1.0
+        assert out[f"test_coverage_{level}"] == pytest.approx(np.mean((actual >= low) & (actual <= high)))
+    assert out["test_coverage_80"] <= out["test_coverage_95"]
     assert os.path.getsize(tmp_path / "forecast.png") > 1000
 
 
