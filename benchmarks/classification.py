@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "datasets"))
@@ -81,8 +81,12 @@ def main() -> None:
             print(table(json.load(handle)["runs"]))
         return
     jobs = [(name, seed) for seed in args.seeds for name in args.datasets]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda job: run(*job, args.extra), jobs))
+    results: list[dict] = []
+    with ThreadPoolExecutor(args.jobs) as pool:  # the file is rewritten after every run: a stopped run keeps its rows
+        for done in as_completed([pool.submit(run, name, seed, args.extra) for name, seed in jobs]):
+            results.append(done.result())
+            with open(args.output, "w") as handle:
+                json.dump({"runs": results}, handle, indent=1)
     for failed in (r for r in results if "error" in r):
         print(f"{failed['dataset']} seed {failed['seed']} failed:\n{failed['error']}", file=sys.stderr)
     with open(args.output, "w") as handle:

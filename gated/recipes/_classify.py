@@ -5,14 +5,19 @@
    beside it the same channel standardised within each series (its shape whatever its level), so the network sees
    2 x C channels. Padded steps stay exactly 0 and are masked through every layer (``_network.py``).
 2. The network: GRU-FCN (``build_network``): convolution blocks with a global average beside a GRU; series longer
-   than ``max_length`` steps are averaged down to it first (the cost of a convolution grows with the length).
+   than ``max_length`` steps are averaged down to it first (the cost of a convolution grows with the length). A
+   long series also gets a pyramid of coarser convolutional branches (``COARSE_LENGTHS``: the series averaged to
+   256, 128, 64 and 32 steps, each where the series is more than twice as long), so that the same small kernels
+   see patterns that span hundreds of the original steps.
 3. A budget in optimizer steps, scaled to the data (``training_budget``): small sets get many epochs, large sets
    enough passes; Adam with a linear warmup and a cosine decay over the budget.
 4. Model selection on TRAINING data only: a stratified part of the training series is held out, the recipe trains
    on the rest over the whole budget and the epoch where the (smoothed) validation loss is lowest is kept, but
    never less than half the budget (``stop_epoch``). A held-out part with fewer than ``MIN_VALIDATION`` series
    or a class with fewer than 2 says too little to stop early on: the whole budget is kept (a cosine schedule
-   run to its end is the safe default), and the time goes to the ensemble instead of a selection run.
+   run to its end is the safe default), and the time goes to the ensemble instead of a selection run. So does a
+   set where the selection run and one refit would not both fit in ``time_budget`` (measured on the selection
+   run's second epoch, ``_OneRunOnly``): the selection stops there and the one run is the refit.
 5. Refit on all training series for the chosen number of epochs, its schedule decaying over exactly those epochs,
    ``ensemble`` times with different seeds; the prediction is the mean of the members' probabilities (by default
    as many members, up to 5, as fit in ``time_budget``).
@@ -40,6 +45,7 @@ from ._network import RECURRENT, average_of, build_network
 
 CELLS = tuple(RECURRENT)
 MAX_MEMBERS = 5
+COARSE_LENGTHS = (256, 128, 64, 32)  # the coarser convolutional branches of a long series (``build_network``)
 MIN_VALIDATION = 20  # held-out series needed before validation may stop training early
 
 
@@ -238,6 +244,7 @@ class ClassificationResult:
     members: list = field(default_factory=list)  # the ensemble's models; ``model`` is their average as one model
     test_balanced_accuracy: float | None = None
     budget: Budget | None = None
+    selected: bool = False  # whether a held-out part of the training series chose the number of epochs
 
     def __post_init__(self):
         if not self.members:
@@ -271,7 +278,7 @@ def _class_ids(y: Any, what: str) -> np.ndarray:
 
 def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any = None, *, cell: str = "gru",
                      architecture: str = "gru_fcn", units: int = 64, filters: tuple[int, ...] = (64, 128, 64),
-                     max_length: int = 512, epochs: int | None = None, batch_size: int | None = None,
+                     max_length: int = 512, coarse_lengths: tuple[int, ...] = COARSE_LENGTHS, epochs: int | None = None, batch_size: int | None = None,
                      learning_rate: float = 1e-3, validation_fraction: float = 0.2, ensemble: int | None = None,
                      time_budget: float = 480.0, class_weight: str | None = "balanced", refit: bool = True,
                      seed: int = 0, verbose: int = 0, callbacks: list | None = None,
@@ -319,7 +326,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
                                      masked=preprocessor.padded)
         else:
             model = build_network(x.shape[1], x.shape[2], classes, filters=tuple(filters), units=units, cell=cell,
-                                  masked=preprocessor.padded, max_length=max_length, name=f"member{member}")
+                                  masked=preprocessor.padded, max_length=max_length, coarse_lengths=tuple(coarse_lengths),
+                                  name=f"member{member}")
         warmup = max(1, steps // 20)
         schedule = _schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, steps - warmup),
                                           warmup_target=learning_rate, warmup_steps=warmup)
@@ -343,14 +351,20 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
             per_run = (time.perf_counter() - selection_started) / max(fraction, 1e-9)
             return per_run * (1 - fraction) + per_run * (ensemble or MAX_MEMBERS)
 
+        deadline = _OneRunOnly(time_budget if refit else math.inf, budget.epochs, (ensemble or 1) * full.steps_per_epoch
+                               / budget.steps_per_epoch, started)
         history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
                             epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose,
-                            class_weight=weights,
-                            callbacks=report("selection", 0, 0, budget, selection_left) + list(callbacks or []))
-        selection_seconds = time.perf_counter() - selection_started
-        record = history.history
-        best_epoch = stop_epoch(record["val_loss"], budget.epochs)
-        per_member = selection_seconds * (best_epoch * full.steps_per_epoch) / max(budget.steps, 1)
+                            class_weight=weights, callbacks=[deadline] + report("selection", 0, 0, budget,
+                                                                                selection_left)
+                            + list(callbacks or []))
+        if deadline.stopped:  # no time for both: the one run is the refit, on every series, over the whole budget
+            select, budget = False, full
+        else:
+            selection_seconds = time.perf_counter() - selection_started
+            record = history.history
+            best_epoch = stop_epoch(record["val_loss"], budget.epochs)
+            per_member = selection_seconds * (best_epoch * full.steps_per_epoch) / max(budget.steps, 1)
     members: list[Model] = []
     if not refit:
         members = [model]
@@ -383,7 +397,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
                                                               per_member))
             member += 1
     result = ClassificationResult(average_of(members), preprocessor, record, best_epoch, time.perf_counter() - started,
-                                  sum(m.count_params() for m in members), members=members, budget=budget)
+                                  sum(m.count_params() for m in members), members=members, budget=budget,
+                                  selected=select and refit)
     if x_test is not None:
         predictions = result.predict(x_test, test_lengths)
         result.test_predictions = predictions
@@ -392,6 +407,31 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
             result.test_accuracy = float(np.mean(predictions == y_test))
             result.test_balanced_accuracy = balanced_accuracy(y_test, predictions)
     return result
+
+
+class _OneRunOnly(_callbacks.Callback):
+    """Stops the selection run after its second epoch (the first carries one-off costs) when, at that epoch's
+    pace, the rest of it and ``refits`` full-size refits (in selection epochs each) would end after
+    ``time_budget`` seconds from ``started``; ``stopped`` says so."""
+
+    def __init__(self, time_budget: float, epochs: int, refits: float, started: float):
+        super().__init__()
+        self.time_budget, self.epochs, self.refits, self.started = time_budget, epochs, refits, started
+        self.stopped = False
+        self._epoch_started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch != 1 or self.epochs <= 2:
+            return
+        now = time.perf_counter()
+        pace = now - self._epoch_started
+        finish = now - self.started + pace * ((self.epochs - 2) + self.refits * self.epochs)
+        if finish > self.time_budget:
+            self.stopped = True
+            self.model.stop_training = True
 
 
 def _members_that_fit(seconds_left: float, per_member: float) -> int:

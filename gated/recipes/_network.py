@@ -94,10 +94,13 @@ def gru_pool_size(timesteps: int | None, gru_steps: int) -> int:
 def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple[int, ...] = (128, 256, 128),
                   kernel_sizes: tuple[int, ...] = (8, 5, 3), units: int = 64, gru_steps: int = 64,
                   dropout: float = 0.2, masked: bool = False, cell: str = "gru", max_length: int | None = None,
-                  name: str = "gru_fcn") -> Model:
+                  coarse_lengths: tuple[int, ...] = (), name: str = "gru_fcn") -> Model:
     """GRU-FCN: Conv1D-BatchNorm-ReLU blocks with a global average, beside a GRU over the first block's features
     averaged to at most ``gru_steps`` steps; both concatenated, dropout, softmax over ``classes``. Series longer than
-    ``max_length`` steps are first averaged over windows of ceil(timesteps / max_length) steps.
+    ``max_length`` steps are first averaged over windows of ceil(timesteps / max_length) steps. For each length
+    L in ``coarse_lengths`` that the series is more than twice as long as, another convolutional branch of the same
+    blocks runs over the series averaged to at most L steps: the same kernels there span many more of the original
+    steps (a heartbeat, not the edge of one); its global average joins the others.
 
     Input (B, timesteps, channels); output (B, classes) probabilities.
     """
@@ -108,6 +111,16 @@ def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple
         raise ValueError(f"filters {filters} and kernel_sizes {kernel_sizes} must be equally long and not empty.")
     inputs = L.Input((timesteps, channels), name="series")
     h = L.Masking(0.0, name="padding")(inputs) if masked else inputs
+    branches = []
+    for length in coarse_lengths:
+        if timesteps is None or timesteps <= 2 * length:
+            continue
+        c = MaskedAveragePooling1D(gru_pool_size(timesteps, length), name=f"coarse{length}_downsample")(h)
+        for i, (size, kernel) in enumerate(zip(filters, kernel_sizes)):
+            c = MaskedConv1D(size, kernel, use_bias=False, name=f"coarse{length}_conv{i + 1}")(c)
+            c = L.BatchNormalization(name=f"coarse{length}_norm{i + 1}")(c)
+            c = L.Activation("relu", name=f"coarse{length}_relu{i + 1}")(c)
+        branches.append(L.GlobalAveragePooling1D(name=f"coarse{length}_average")(c))
     if max_length is not None and timesteps is not None and timesteps > max_length:
         h = MaskedAveragePooling1D(gru_pool_size(timesteps, max_length), name="downsample")(h)
         timesteps = math.ceil(timesteps / gru_pool_size(timesteps, max_length))
@@ -120,7 +133,7 @@ def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple
     convolutional = L.GlobalAveragePooling1D(name="average")(h)
     pooled = MaskedAveragePooling1D(gru_pool_size(timesteps, gru_steps), name="shorten")(first)
     sequential = recurrent(units, name=cell)(pooled)
-    merged = L.Concatenate(name="join")([convolutional, sequential])
+    merged = L.Concatenate(name="join")([convolutional, *branches, sequential])
     merged = L.Dropout(dropout, name="dropout")(merged)
     outputs = L.Dense(classes, activation="softmax", name="classes")(merged)
     return Model(inputs, outputs, name=name)

@@ -36,6 +36,24 @@ def test_masked_network_gives_the_same_output_whatever_the_padding():
     assert np.abs(unmasked.predict(_padded(series, 64), verbose=0) - a).max() > 1e-4  # the mask is what does it
 
 
+def test_coarse_branches_keep_the_padding_invariance_and_shape_the_output():
+    rng = np.random.default_rng(3)
+    series = rng.normal(size=(3, 30, 2)).astype(np.float32)
+    # 40 and 48 steps both average by 4 into a 12-step branch (ceil(40 / 12) = ceil(48 / 12)); 5 is too coarse to add
+    short = build_network(40, 2, 3, filters=(4, 6, 4), units=5, gru_steps=64, masked=True, coarse_lengths=(12, 30))
+    long = build_network(48, 2, 3, filters=(4, 6, 4), units=5, gru_steps=64, masked=True, coarse_lengths=(12, 30))
+    names = [layer.name for layer in short.layers]
+    assert "coarse12_average" in names and not any(name.startswith("coarse30") for name in names)
+    long.set_weights(short.get_weights())
+    a = short.predict(_padded(series, 40), verbose=0)
+    np.testing.assert_allclose(long.predict(_padded(series, 48), verbose=0), a, rtol=1e-5, atol=1e-6)
+    plain = build_network(40, 2, 3, filters=(4, 6, 4), units=5, gru_steps=64, masked=True)
+    assert len(plain.get_weights()) < len(short.get_weights())
+    conv = short.get_layer("coarse12_conv1")
+    conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
+    assert np.abs(short.predict(_padded(series, 40), verbose=0) - a).max() > 1e-4  # the branch reaches the output
+
+
 def test_masked_conv_equals_conv_on_the_unpadded_series():
     rng = np.random.default_rng(1)
     series = rng.normal(size=(1, 12, 3)).astype(np.float32)
@@ -117,6 +135,21 @@ def test_recipe_trains_an_ensemble_saves_it_and_reports_balanced_accuracy(tmp_pa
     recipes.save_classifier(result, tmp_path / "m.gated", ["a", "b"])
     _, loaded, _ = recipes.load_recipe(tmp_path / "m.gated")
     np.testing.assert_allclose(loaded.predict_proba(x), result.predict_proba(x), rtol=1e-6, atol=1e-7)
+
+
+def test_selection_gives_way_to_one_run_on_every_series_when_both_would_not_fit_the_time_budget():
+    rng = np.random.default_rng(5)
+    y = np.repeat([0, 1], 60)  # 24 held-out series, 12 of each class: the held-out part may choose the epochs
+    x = rng.normal(size=(120, 12, 1)).astype(np.float32)
+    x[y == 1, 3:6] += 2.0
+    options = dict(epochs=6, ensemble=1, filters=(4, 4, 4), units=3)
+    roomy = recipes.train_classifier(x, y, **options, time_budget=1e6)
+    assert roomy.selected and "val_loss" in roomy.history and len(roomy.history["val_loss"]) == 6
+    assert roomy.best_epoch >= 3  # at least half the budget
+    rushed = recipes.train_classifier(x, y, **options, time_budget=0.0)
+    assert not rushed.selected and "val_loss" not in rushed.history
+    assert rushed.best_epoch == 6 and len(rushed.history["loss"]) == 6  # the whole budget, on all 120 series
+    assert (roomy.budget.steps_per_epoch, rushed.budget.steps_per_epoch) == (12, 15)  # 96 or 120 series, batches of 8
 
 
 def test_recipe_refuses_labels_that_are_not_class_ids():
