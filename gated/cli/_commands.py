@@ -151,7 +151,8 @@ def _series(args):
 def _forecast_once(args, cell: str, series, season: int, seed: int):
     history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
     result = recipes.train_forecaster(history, args.horizon, season=season, lookback=args.lookback, cell=cell,
-                                      units=args.units, epochs=args.epochs, seed=seed, verbose=_fit_verbose(args))
+                                      units=args.units, epochs=args.epochs or 200, batch_size=args.batch_size,
+                                      seed=seed, verbose=_fit_verbose(args))
     predicted = result.forecast(history)
     return result, predicted, recipes.forecast_errors(actual, predicted, history, season)
 
@@ -285,14 +286,16 @@ def _forecast_items(args, items: list[dict], source: str) -> dict[str, Any]:
                f"model per season and horizon ({len(groups)}: "
                + ", ".join(f"season {m} horizon {h}: {len(g)} series" for (m, h), g in groups.items()) + ").")
     started = time.perf_counter()
-    parameters, rows = 0, []
+    parameters, rows, steps = 0, [], []
     for (season, horizon), members in groups.items():
         histories = [m["values"][:-horizon] for m in members]
         covariates = None if members[0]["covariates"] is None else [m["covariates"] for m in members]
         model = recipes.train_global_forecaster(histories, horizon, season=season, covariates=covariates,
                                                 lookback=args.lookback, cell=args.model, units=args.units,
+                                                epochs=args.epochs, batch_size=args.batch_size,
                                                 ensemble=args.ensemble, seed=args.seed, verbose=_fit_verbose(args))
         parameters += model.parameters
+        steps.append(model.steps)
         quantiles = model.forecast(histories, covariates)
         for m, history, q in zip(members, histories, quantiles):
             actual = m["values"][-horizon:]
@@ -318,7 +321,7 @@ def _forecast_items(args, items: list[dict], source: str) -> dict[str, Any]:
     held_out = sum(r["horizon"] for r in rows)
     coverage = {level: sum(r[f"coverage_{level}"] * r["horizon"] for r in rows) / held_out for level in (80, 95)}
     out: dict[str, Any] = {"command": "forecast", "recipe": "global", "model": args.model, "series": len(rows),
-                           "ensemble": args.ensemble,
+                           "ensemble": args.ensemble, "steps": steps,  # each group's networks' optimizer steps
                            "parameters": parameters, "train_seconds": round(seconds, 3),
                            "test_mase": means["mase"], "test_smape": means["smape"], "test_mape": means["mape"],
                            "test_coverage_80": coverage[80], "test_coverage_95": coverage[95],

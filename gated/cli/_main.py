@@ -38,13 +38,14 @@ exit codes: 0 success, 1 bad data or failed run (the message says why), 2 bad ar
 """
 
 
-def _common(parser: argparse.ArgumentParser, training: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, training: bool = True, epochs: str = "maximum epochs (early stopping, "
+            "default 150)", batch_size: str = "batch size (default 16)") -> None:
     parser.add_argument("--json", action="store_true", help="print one final JSON line with all results")
     parser.add_argument("--verbose", action="store_true", help="show per-epoch progress (also with --json)")
     if training:
         parser.add_argument("--units", type=_positive, default=64, help="units per recurrent layer (default 64)")
-        parser.add_argument("--epochs", type=_positive, default=150, help="maximum epochs (early stopping, 150)")
-        parser.add_argument("--batch-size", type=_positive, default=16, help="batch size (default 16)")
+        parser.add_argument("--epochs", type=_positive, default=150, help=epochs)
+        parser.add_argument("--batch-size", type=_positive, default=16, help=batch_size)
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
@@ -109,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--architecture", choices=("gru_fcn", "rnn"), default="gru_fcn",
                        help="gru_fcn: convolutions beside a GRU (default); rnn: stacked recurrent layers only")
     train.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
-    _common(train)
+    _common(train, epochs="passes over the training series (default: the recipe's budget of optimizer steps)",
+            batch_size="series per step (default: about a tenth of the set, 8 to 32)")
     train.set_defaults(epochs=None, batch_size=None)
 
     forecast = command("forecast", "train on all but the last H values of each series and forecast them",
@@ -135,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--save", help="write the trained forecaster to this file")
     forecast.add_argument("--plot", help="write training curves and the forecast (PNG) into this folder")
     _series_options(forecast)
-    _common(forecast)
-    forecast.set_defaults(batch_size=32, epochs=200)
+    _common(forecast, epochs="single series: maximum epochs (early stopping, default 200); global model: passes "
+                             "over the windows (default: its budget of optimizer steps)",
+            batch_size="windows per step (default 32)")
+    forecast.set_defaults(batch_size=32, epochs=None)
 
     evaluate = command("evaluate", "evaluate a model saved by train or forecast",
                        "gated evaluate --model model.gated --test Data_TEST.ts")

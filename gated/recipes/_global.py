@@ -267,13 +267,15 @@ def build_global_network(steps: int, features: int, horizon: int, quantiles: int
 def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int = 1,
                             covariates: Sequence[Any] | None = None, lookback: int | None = None,
                             quantiles: Sequence[float] = QUANTILES, cell: str = "gru", units: int = 64,
-                            steps: int | None = None, batch_size: int = 32, learning_rate: float = 2e-3,
+                            steps: int | None = None, epochs: int | None = None, batch_size: int = 32,
+                            learning_rate: float = 2e-3,
                             ensemble: int = 3, log: bool | None = None, validate: bool = True, seed: int = 0,
                             verbose: int = 0) -> GlobalForecaster:
     """Fit one forecaster on the histories of every series (1-D arrays, oldest first, no missing values).
 
     ``covariates[i]``: ``(len(series[i]) + horizon, C)``, known over the history and the horizon to forecast.
-    ``steps``: the optimizer-step budget of each network (default ``training_steps``). ``log``: None models every
+    ``steps``: the optimizer-step budget of each network (default ``training_steps``); ``epochs`` gives it as
+    passes over the training windows instead (not both). ``log``: None models every
     all-positive series in logs, False none. ``ensemble``: networks with different seeds, averaged.
     ``validate``: first run the recipe on the histories without their last ``horizon`` values, scoring each epoch's
     forecast of those values (pinball loss); the networks then train for the steps where that score was best
@@ -287,6 +289,11 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
         raise ValueError(f"horizon, season and ensemble must be positive; received {horizon}, {season}, "
                          f"{ensemble}.")
     horizon, season = int(horizon), int(season)
+    if steps is not None and epochs is not None:
+        raise ValueError(f"Give the budget as steps or as epochs, not both; received steps={steps}, epochs={epochs}.")
+    for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
     for i, values in enumerate(histories):
         if len(values) < 1 + horizon:
             raise ValueError(f"Series {i} has {len(values)} values: too few to learn a horizon of {horizon} from "
@@ -300,6 +307,8 @@ def train_global_forecaster(series: Sequence[Any], horizon: int, *, season: int 
         covariates = _check_covariates(covariates, histories, horizon, channels)
     lookback = lookback or default_lookback([len(v) for v in histories], horizon, season)
     x, y = _training_windows(histories, covariates, horizon, lookback, season, [log] * len(histories))
+    if epochs is not None:
+        steps = int(epochs) * math.ceil(len(x) / batch_size)
     steps = steps or training_steps(len(x), batch_size)
     loss = pinball_loss(quantiles)
     started = time.perf_counter()

@@ -53,6 +53,19 @@ def test_panel_forecast_reports_means_over_series_and_writes_each_series(tmp_pat
     assert 0.0 <= out["test_coverage_80"] <= out["test_coverage_95"] <= 1.0
 
 
+def test_epochs_and_batch_size_reach_the_global_model(tmp_path, capsys):
+    path = tmp_path / "panel.csv"
+    _panel_file(path, count=2, length=48)
+    code = main(["forecast", "--data", str(path), "--id-column", "store", "--time-column", "month", "--column", "sales",
+                 "--horizon", "6", "--ensemble", "1", "--epochs", "3", "--batch-size", "50", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out.strip().splitlines()[-1])
+    # The 2 histories of 42 values give 78 windows: 2 steps an epoch at 50 a batch, a budget of 6 steps; the backtest
+    # may keep fewer epochs, never more, and at least a quarter of the budget (without --epochs: at least 800 steps).
+    assert len(out["steps"]) == 1 and 2 <= out["steps"][0] <= 6 and out["steps"][0] % 2 == 0
+
+
 def test_panel_output_paths_are_checked_before_training(tmp_path, capsys):
     path = tmp_path / "panel.csv"
     _panel_file(path, count=2)

@@ -116,6 +116,16 @@ def test_bad_input_says_what_was_received_and_what_is_expected():
         train_global_forecaster([np.r_[series[0][:50], np.nan, series[0][51:]]], 6)
     with pytest.raises(ValueError, match=r"include 0.5"):
         train_global_forecaster(series, 6, quantiles=(0.1, 0.9))
+    with pytest.raises(ValueError, match=r"steps or as epochs, not both; received steps=5, epochs=2"):
+        train_global_forecaster(series, 6, steps=5, epochs=2)
+    with pytest.raises(ValueError, match=r"epochs must be a positive integer; received 0"):
+        train_global_forecaster(series, 6, epochs=0)
+
+
+def test_epochs_and_batch_size_set_the_step_budget():
+    series = _panel(2, count=2)
+    model = train_global_forecaster(series, 6, epochs=2, batch_size=64, ensemble=1, validate=False)
+    assert model.steps == 2 * -(-model.windows // 64)
 
 
 def test_smape_counts_an_exact_zero_forecast_as_exact_and_means_compare_like_for_like():
