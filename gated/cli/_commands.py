@@ -151,8 +151,8 @@ def _series(args):
 def _forecast_once(args, cell: str, series, season: int, seed: int):
     history, actual = series.values[:-args.horizon], series.values[-args.horizon:]
     result = recipes.train_forecaster(history, args.horizon, season=season, lookback=args.lookback, cell=cell,
-                                      units=args.units, epochs=args.epochs or 200, batch_size=args.batch_size,
-                                      seed=seed, verbose=_fit_verbose(args))
+                                      units=args.units, batch_size=args.batch_size, seed=seed,
+                                      verbose=_fit_verbose(args), **({"epochs": args.epochs} if args.epochs else {}))
     predicted = result.forecast(history)
     return result, predicted, recipes.forecast_errors(actual, predicted, history, season)
 

@@ -278,7 +278,8 @@ def _class_ids(y: Any, what: str) -> np.ndarray:
 
 def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any = None, *, cell: str = "gru",
                      architecture: str = "gru_fcn", units: int = 64, filters: tuple[int, ...] = (64, 128, 64),
-                     max_length: int = 512, coarse_lengths: tuple[int, ...] = COARSE_LENGTHS, epochs: int | None = None, batch_size: int | None = None,
+                     max_length: int = 512, coarse_lengths: tuple[int, ...] = COARSE_LENGTHS,
+                     epochs: int | None = None, batch_size: int | None = None,
                      learning_rate: float = 1e-3, validation_fraction: float = 0.2, ensemble: int | None = None,
                      time_budget: float = 480.0, class_weight: str | None = "balanced", refit: bool = True,
                      seed: int = 0, verbose: int = 0, callbacks: list | None = None,
@@ -326,8 +327,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
                                      masked=preprocessor.padded)
         else:
             model = build_network(x.shape[1], x.shape[2], classes, filters=tuple(filters), units=units, cell=cell,
-                                  masked=preprocessor.padded, max_length=max_length, coarse_lengths=tuple(coarse_lengths),
-                                  name=f"member{member}")
+                                  masked=preprocessor.padded, max_length=max_length,
+                                  coarse_lengths=tuple(coarse_lengths), name=f"member{member}")
         warmup = max(1, steps // 20)
         schedule = _schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, steps - warmup),
                                           warmup_target=learning_rate, warmup_steps=warmup)
@@ -351,8 +352,8 @@ def train_classifier(x_train: Any, y_train: Any, x_test: Any = None, y_test: Any
             per_run = (time.perf_counter() - selection_started) / max(fraction, 1e-9)
             return per_run * (1 - fraction) + per_run * (ensemble or MAX_MEMBERS)
 
-        deadline = _OneRunOnly(time_budget if refit else math.inf, budget.epochs, (ensemble or 1) * full.steps_per_epoch
-                               / budget.steps_per_epoch, started)
+        refits = (ensemble or 1) * full.steps_per_epoch / budget.steps_per_epoch  # in selection epochs each
+        deadline = _OneRunOnly(time_budget if refit else math.inf, budget.epochs, refits, started)
         history = model.fit(x[fit_idx], y_train[fit_idx], validation_data=(x[val_idx], y_train[val_idx]),
                             epochs=budget.epochs, batch_size=budget.batch_size, verbose=verbose,
                             class_weight=weights, callbacks=[deadline] + report("selection", 0, 0, budget,

@@ -91,6 +91,17 @@ def gru_pool_size(timesteps: int | None, gru_steps: int) -> int:
     return max(1, math.ceil((timesteps or 1) / gru_steps))
 
 
+def _conv_blocks(h: Any, filters: tuple[int, ...], kernel_sizes: tuple[int, ...], prefix: str = "") -> tuple:
+    """Masked Conv1D-BatchNorm-ReLU blocks over ``h``: (the last block's output, the first block's output)."""
+    first = None
+    for i, (size, kernel) in enumerate(zip(filters, kernel_sizes)):
+        h = MaskedConv1D(size, kernel, use_bias=False, name=f"{prefix}conv{i + 1}")(h)
+        h = L.BatchNormalization(name=f"{prefix}norm{i + 1}")(h)
+        h = L.Activation("relu", name=f"{prefix}relu{i + 1}")(h)
+        first = h if first is None else first
+    return h, first
+
+
 def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple[int, ...] = (128, 256, 128),
                   kernel_sizes: tuple[int, ...] = (8, 5, 3), units: int = 64, gru_steps: int = 64,
                   dropout: float = 0.2, masked: bool = False, cell: str = "gru", max_length: int | None = None,
@@ -115,21 +126,13 @@ def build_network(timesteps: int, channels: int, classes: int, *, filters: tuple
     for length in coarse_lengths:
         if timesteps is None or timesteps <= 2 * length:
             continue
-        c = MaskedAveragePooling1D(gru_pool_size(timesteps, length), name=f"coarse{length}_downsample")(h)
-        for i, (size, kernel) in enumerate(zip(filters, kernel_sizes)):
-            c = MaskedConv1D(size, kernel, use_bias=False, name=f"coarse{length}_conv{i + 1}")(c)
-            c = L.BatchNormalization(name=f"coarse{length}_norm{i + 1}")(c)
-            c = L.Activation("relu", name=f"coarse{length}_relu{i + 1}")(c)
-        branches.append(L.GlobalAveragePooling1D(name=f"coarse{length}_average")(c))
+        coarse = MaskedAveragePooling1D(gru_pool_size(timesteps, length), name=f"coarse{length}_downsample")(h)
+        coarse, _ = _conv_blocks(coarse, filters, kernel_sizes, f"coarse{length}_")
+        branches.append(L.GlobalAveragePooling1D(name=f"coarse{length}_average")(coarse))
     if max_length is not None and timesteps is not None and timesteps > max_length:
         h = MaskedAveragePooling1D(gru_pool_size(timesteps, max_length), name="downsample")(h)
         timesteps = math.ceil(timesteps / gru_pool_size(timesteps, max_length))
-    first = None
-    for i, (size, kernel) in enumerate(zip(filters, kernel_sizes)):
-        h = MaskedConv1D(size, kernel, use_bias=False, name=f"conv{i + 1}")(h)
-        h = L.BatchNormalization(name=f"norm{i + 1}")(h)
-        h = L.Activation("relu", name=f"relu{i + 1}")(h)
-        first = h if first is None else first
+    h, first = _conv_blocks(h, filters, kernel_sizes)
     convolutional = L.GlobalAveragePooling1D(name="average")(h)
     pooled = MaskedAveragePooling1D(gru_pool_size(timesteps, gru_steps), name="shorten")(first)
     sequential = recurrent(units, name=cell)(pooled)
